@@ -1,0 +1,57 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FileError } from '../errors.js';
+
+/** Reads a whole file, turning fs errors into a FileError that names the path and the reason. */
+export async function readFileChecked(path: string, what = 'file'): Promise<Buffer> {
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw new FileError(path, `${what} ${path} is a directory, not a file`);
+    return await readFile(path);
+  } catch (err) {
+    if (err instanceof FileError) throw err;
+    throw new FileError(path, `cannot read ${what} ${path}: ${describeFsError(err)}`, { cause: err });
+  }
+}
+
+export function describeFsError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A temp path next to `target`, so the final rename stays on one filesystem. */
+export function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes a file atomically: `write` gets a file descriptor of a temp file beside `target`; on success
+ * the temp file is fsynced and renamed over `target`, on failure it is removed. Readers never see a
+ * half-written file.
+ */
+export async function writeFileAtomic(target: string, write: (fd: number) => void | Promise<void>): Promise<void> {
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  const fd = openSync(tmp, 'w');
+  try {
+    await write(fd);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, target);
+  } catch (err) {
+    try { closeSync(fd); } catch { /* already closed */ }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** writeSync until every byte of `bytes` is written (writeSync may write less than asked). */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../src/errors.js';
+import { selectBackend } from '../src/backend.js';
+
+describe('backend selection', () => {
+  it('activates a named backend and says so', async () => {
+    const lines: string[] = [];
+    const choice = await selectBackend({ backend: 'cpu', log: (l) => lines.push(l) });
+    expect(choice).to.deep.equal({ name: 'cpu', tfName: 'cpu' });
+    expect(tf.getBackend()).to.equal('cpu');
+    expect(lines).to.deep.equal(['imagereward: using backend cpu']);
+    const wasm = await selectBackend({ backend: 'wasm', log: null });
+    expect(wasm.name).to.equal('wasm');
+    expect(tf.getBackend()).to.equal('wasm');
+  });
+
+  it('rejects an unknown backend name', async () => {
+    let err: unknown;
+    try { await selectBackend({ backend: 'tpu', log: null }); } catch (e) { err = e; }
+    expect(err).to.be.instanceOf(BackendError);
+    expect((err as Error).message).to.match(/unknown backend "tpu" \(choose one of: node-gpu, node, wasm, cpu\)/);
+  });
+
+  it('fails loudly, without falling back, when a named native backend is not installed', async function () {
+    let installed = true;
+    try { await import('@tensorflow/tfjs-node' as string); } catch { installed = false; }
+    if (installed) this.skip();
+    let err: unknown;
+    try { await selectBackend({ backend: 'node', log: null }); } catch (e) { err = e; }
+    expect(err).to.be.instanceOf(BackendError);
+    expect((err as Error).message).to.match(/backend "node" was requested but cannot be loaded/);
+  });
+
+  it('reads IMAGEREWARD_BACKEND when no backend is named', async () => {
+    const saved = process.env.IMAGEREWARD_BACKEND;
+    process.env.IMAGEREWARD_BACKEND = 'cpu';
+    try {
+      const lines: string[] = [];
+      await selectBackend({ backend: 'wasm', log: null });
+      const choice = await selectBackend({ log: (l) => lines.push(l) });
+      expect(choice.name).to.equal('cpu');
+      expect(lines).to.deep.equal(['imagereward: using backend cpu']);
+    } finally {
+      if (saved === undefined) delete process.env.IMAGEREWARD_BACKEND; else process.env.IMAGEREWARD_BACKEND = saved;
+    }
+  });
+
+  it('picks the best available backend when none is named, and reports what it skipped', async () => {
+    const saved = process.env.IMAGEREWARD_BACKEND;
+    delete process.env.IMAGEREWARD_BACKEND;
+    try {
+      let nativeInstalled = true;
+      try { await import('@tensorflow/tfjs-node' as string); } catch { nativeInstalled = false; }
+      const lines: string[] = [];
+      const choice = await selectBackend({ log: (l) => lines.push(l) });
+      if (nativeInstalled) {
+        expect(choice.tfName).to.equal('tensorflow');
+      } else {
+        expect(choice.name).to.equal('wasm');
+        expect(lines).to.have.length(1);
+        expect(lines[0]).to.match(/^imagereward: using backend wasm \(unavailable: node-gpu: .*; node: .*\)$/);
+      }
+    } finally {
+      if (saved !== undefined) process.env.IMAGEREWARD_BACKEND = saved;
+    }
+  });
+});
