@@ -1,0 +1,32 @@
+/**
+ * The contract every `imagereward` sub-command implements. Commands live in src/cli/commands/NAME.ts,
+ * are listed in src/cli/commands/index.ts, and get their options parsed by node:util parseArgs.
+ */
+import type { ParseArgsConfig } from 'node:util';
+
+export interface CliIO {
+  /** Writes one line (a JSON document, usually) to stdout. */
+  out(line: string): void;
+  /** Writes one line of progress or diagnostics to stderr. */
+  err(line: string): void;
+  /** True when stderr is a terminal (progress bars only then). */
+  readonly isTTY: boolean;
+}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedCommandArgs {
+  readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  readonly positionals: string[];
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for `imagereward --help`. */
+  readonly summary: string;
+  /** Usage text for `imagereward NAME --help`. */
+  readonly usage: string;
+  readonly options: OptionSpec;
+  /** Returns the process exit code (0 ok). Throw ImageRewardError for bad input (exit 2). */
+  run(args: ParsedCommandArgs, io: CliIO): Promise<number>;
+}

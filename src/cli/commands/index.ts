@@ -1,0 +1,4 @@
+/** Every CLI sub-command, in the order `imagereward --help` lists them. */
+import type { Command } from '../command.js';
+
+export const COMMANDS: readonly Command[] = [];

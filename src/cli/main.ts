@@ -1,0 +1,64 @@
+/**
+ * `imagereward` entry point. Exit codes: 0 success, 2 bad input (any ImageRewardError or bad
+ * arguments), 1 internal failure. Errors go to stderr; with --json they are a JSON object too.
+ */
+import { parseArgs } from 'node:util';
+import { ImageRewardError } from '../errors.js';
+import type { CliIO, Command } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+const defaultIO: CliIO = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length), 4);
+  return [
+    'usage: imagereward <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `imagereward <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
+/** Thrown for bad command-line usage; reported like bad input (exit 2). */
+export class UsageError extends ImageRewardError {
+  constructor(message: string) {
+    super('INPUT_INVALID', message);
+  }
+}
+
+export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(helpText());
+    return name === undefined ? 2 : 0;
+  }
+  const command: Command | undefined = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(command.usage);
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...rest], options: command.options, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}\n${command.usage}`);
+    }
+    return await command.run(parsed, io);
+  } catch (err) {
+    const internal = !(err instanceof ImageRewardError);
+    const message = err instanceof Error ? err.message : String(err);
+    io.err(`imagereward ${name}: ${internal ? 'internal error: ' : ''}${message}`);
+    if (json) io.out(JSON.stringify({ error: { code: internal ? 'INTERNAL' : (err as ImageRewardError).code, message } }));
+    if (internal && process.env.IMAGEREWARD_DEBUG && err instanceof Error) io.err(err.stack ?? '');
+    return internal ? 1 : 2;
+  }
+}
