@@ -16,7 +16,7 @@ export interface CliIO {
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 export interface ParsedCommandArgs {
-  readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  readonly values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   readonly positionals: string[];
 }
 
@@ -29,4 +29,21 @@ export interface Command {
   readonly options: OptionSpec;
   /** Returns the process exit code (0 ok). Throw ImageRewardError for bad input (exit 2). */
   run(args: ParsedCommandArgs, io: CliIO): Promise<number>;
+}
+
+/** The value of a string option, if given. */
+export function stringOption(args: ParsedCommandArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The values of a repeatable string option (`multiple: true`). */
+export function stringListOption(args: ParsedCommandArgs, name: string): string[] {
+  const v = args.values[name];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+}
+
+export function flagOption(args: ParsedCommandArgs, name: string): boolean {
+  return args.values[name] === true;
 }
