@@ -1,0 +1,256 @@
+/**
+ * Fine-tunes the reward head on cached CLS features with the upstream pairwise loss.
+ *
+ * Mirrors upstream train/src (default, non-`rank_pair` mode): a batch is a set of prompts
+ * (rank_dataset + ImageReward.encode_data), every pair of their generations with different human
+ * ranks is one sample (rank_pair_dataset.make_data order), the loss is train.py loss_func,
+ * cross_entropy([r_better, r_worse], target 0) = -log σ(r_better - r_worse) averaged over the pairs
+ * of the batch, on the raw MLP output (before the reward normalisation), optimised by Adam
+ * (betas 0.9/0.999, eps 1e-8 as options.py), prompts reshuffled every epoch, and with validation the
+ * kept weights are those of the lowest validation loss (train.py "Best Val loss so far").
+ * Differences, on purpose: only the head trains; no dropout (the head is then one linear map, see
+ * linear-head.ts); constant learning rate; torch-style L2 weight decay (grad += wd·w, Adam's
+ * `weight_decay`); early stopping after `patience` epochs without a better validation loss.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../errors.js';
+import type { ImageRewardConfig } from '../model/config.js';
+import type { HeadWeights } from './head-file.js';
+import { headKeySpecs, validateHeadWeights } from './head-file.js';
+import { collapseHead, rawRewards, type LinearTensors } from './linear-head.js';
+import { preferenceAccuracy } from './metric.js';
+import { rankPairs, type RankPair } from './pairs.js';
+import { SeededRandom } from './random.js';
+
+/** One prompt's generations: its human ranking and one CLS feature vector per generation. */
+export interface TrainingRecord {
+  readonly ranking: readonly number[];
+  readonly features: readonly Float32Array[];
+}
+
+export interface TrainHeadOptions {
+  readonly learningRate: number;
+  readonly epochs: number;
+  /** Prompts per optimiser step (upstream batch_size in its default, per-prompt mode). */
+  readonly batchSize: number;
+  /** L2 penalty added to the gradient, as torch.optim.Adam(weight_decay=...). */
+  readonly weightDecay: number;
+  readonly seed: number;
+  /** Train only the last k Linear layers of the head (1..5); earlier ones keep the base weights. */
+  readonly trainableLayers: number;
+  /** With validation: stop after this many epochs without a lower validation loss. */
+  readonly patience: number;
+}
+
+export const DEFAULT_TRAIN_HEAD_OPTIONS: TrainHeadOptions = {
+  learningRate: 1e-4, epochs: 10, batchSize: 64, weightDecay: 0, seed: 1234, trainableLayers: 5, patience: 3,
+};
+
+export interface SplitMetrics {
+  /** Mean pairwise loss -log σ(r_better - r_worse) over every pair of the split. */
+  readonly loss: number;
+  /** test.py preference accuracy. */
+  readonly accuracy: number;
+  readonly correct: number;
+  readonly pairs: number;
+}
+
+export interface EpochMetrics {
+  /** 0 = the base head, before any step. */
+  readonly epoch: number;
+  readonly train: SplitMetrics;
+  readonly validation: SplitMetrics | undefined;
+}
+
+export interface TrainHeadResult {
+  /** The kept head (lowest validation loss, else the last epoch), checkpoint layout. */
+  readonly weights: HeadWeights;
+  readonly bestEpoch: number;
+  readonly history: readonly EpochMetrics[];
+  readonly stoppedEarly: boolean;
+  readonly options: TrainHeadOptions;
+}
+
+/** Features of a split laid out for training: one [N, H] matrix, per-record row offsets and pairs. */
+interface FeatureTable {
+  readonly matrix: tf.Tensor2D;
+  readonly offsets: readonly number[];
+  readonly pairs: readonly (readonly RankPair[])[];
+  readonly records: readonly TrainingRecord[];
+}
+
+function buildTable(records: readonly TrainingRecord[], hidden: number, what: string): FeatureTable {
+  const rows = records.reduce((n, r) => n + r.features.length, 0);
+  const data = new Float32Array(rows * hidden);
+  const offsets: number[] = [];
+  let row = 0;
+  records.forEach((rec, i) => {
+    if (rec.features.length !== rec.ranking.length) {
+      throw new InputError(`${what} record ${i}: ${rec.features.length} feature vectors for ${rec.ranking.length} ranks`);
+    }
+    offsets.push(row);
+    for (const f of rec.features) {
+      if (f.length !== hidden) throw new InputError(`${what} record ${i}: a feature vector has ${f.length} values, the model's hidden size is ${hidden}`);
+      data.set(f, row * hidden);
+      row++;
+    }
+  });
+  return { matrix: tf.tensor2d(data, [rows, hidden]), offsets, pairs: records.map((r) => rankPairs(r.ranking)), records };
+}
+
+function checkOptions(o: TrainHeadOptions, layers: number): void {
+  const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+  if (!(Number.isFinite(o.learningRate) && o.learningRate > 0)) throw new InputError(`learning rate must be a positive number, got ${o.learningRate}`);
+  if (!positiveInt(o.epochs)) throw new InputError(`epochs must be a positive integer, got ${o.epochs}`);
+  if (!positiveInt(o.batchSize)) throw new InputError(`batch size must be a positive integer, got ${o.batchSize}`);
+  if (!(Number.isFinite(o.weightDecay) && o.weightDecay >= 0)) throw new InputError(`weight decay must be >= 0, got ${o.weightDecay}`);
+  if (!Number.isInteger(o.seed)) throw new InputError(`seed must be an integer, got ${o.seed}`);
+  if (!(Number.isInteger(o.trainableLayers) && o.trainableLayers >= 1 && o.trainableLayers <= layers)) {
+    throw new InputError(`trainable layers must be an integer in 1..${layers}, got ${o.trainableLayers}`);
+  }
+  if (!positiveInt(o.patience)) throw new InputError(`patience must be a positive integer, got ${o.patience}`);
+}
+
+/** softplus(-d) = -log σ(d), computed without overflow. */
+function pairLoss(d: number): number {
+  return Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d)));
+}
+
+function evaluate(layers: readonly LinearTensors[], table: FeatureTable): SplitMetrics {
+  const rewards = tf.tidy(() => rawRewards(collapseHead(layers), table.matrix)).dataSync() as Float32Array;
+  const perRecord = table.records.map((rec, i) => rewards.subarray(table.offsets[i]!, table.offsets[i]! + rec.features.length));
+  let loss = 0;
+  table.pairs.forEach((pairs, i) => {
+    const r = perRecord[i]!;
+    for (const p of pairs) loss += pairLoss(r[p.better]! - r[p.worse]!);
+  });
+  const acc = preferenceAccuracy(table.records.map((r) => r.ranking), perRecord);
+  return { loss: loss / acc.pairs, ...acc };
+}
+
+/** Batches of record indices for one epoch: records with at least one pair, shuffled. */
+function epochBatches(table: FeatureTable, batchSize: number, rng: SeededRandom): number[][] {
+  const order = rng.shuffle(table.pairs.flatMap((p, i) => (p.length > 0 ? [i] : [])));
+  const batches: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+  return batches;
+}
+
+/** Row indices into the feature matrix and the pairs as positions among those rows. */
+function batchIndices(table: FeatureTable, batch: readonly number[]): { rows: Int32Array; better: Int32Array; worse: Int32Array } {
+  const rows: number[] = [];
+  const better: number[] = [];
+  const worse: number[] = [];
+  for (const i of batch) {
+    const base = rows.length;
+    const n = table.records[i]!.features.length;
+    for (let k = 0; k < n; k++) rows.push(table.offsets[i]! + k);
+    for (const p of table.pairs[i]!) {
+      better.push(base + p.better);
+      worse.push(base + p.worse);
+    }
+  }
+  return { rows: Int32Array.from(rows), better: Int32Array.from(better), worse: Int32Array.from(worse) };
+}
+
+function trainStep(
+  layers: readonly LinearTensors[],
+  trainable: tf.Variable[],
+  optimizer: tf.Optimizer,
+  table: FeatureTable,
+  batch: readonly number[],
+  weightDecay: number,
+): void {
+  const idx = batchIndices(table, batch);
+  const { value, grads } = tf.variableGrads(() => {
+    const rewards = rawRewards(collapseHead(layers), tf.gather(table.matrix, idx.rows));
+    const margin = tf.sub(tf.gather(rewards, idx.better), tf.gather(rewards, idx.worse));
+    return tf.neg(tf.logSigmoid(margin)).mean() as tf.Scalar;
+  }, trainable);
+  const decayed = weightDecay === 0 ? grads : tf.tidy(() => {
+    const out: tf.NamedTensorMap = {};
+    for (const v of trainable) out[v.name] = tf.add(grads[v.name]!, tf.mul(v, weightDecay));
+    return out;
+  });
+  optimizer.applyGradients(decayed);
+  tf.dispose([value, ...Object.values(grads), ...(decayed === grads ? [] : Object.values(decayed))]);
+}
+
+/**
+ * Trains the head starting from `base` (checkpoint layout) and returns the kept weights and the
+ * per-epoch metrics. Deterministic for a given seed, backend and input.
+ */
+export function trainHead(
+  base: HeadWeights,
+  config: ImageRewardConfig,
+  train: readonly TrainingRecord[],
+  validation: readonly TrainingRecord[] | undefined,
+  options: Partial<TrainHeadOptions> = {},
+  onEpoch?: (metrics: EpochMetrics) => void,
+): TrainHeadResult {
+  const opts: TrainHeadOptions = { ...DEFAULT_TRAIN_HEAD_OPTIONS, ...options };
+  const specs = headKeySpecs(config);
+  const nLayers = specs.length / 2;
+  checkOptions(opts, nLayers);
+  validateHeadWeights(base, config, 'base head');
+  const hidden = config.med.hiddenSize;
+  const trainTable = buildTable(train, hidden, 'training');
+  const valTable = validation && validation.length > 0 ? buildTable(validation, hidden, 'validation') : undefined;
+  const variables: tf.Variable[] = [];
+  const optimizer = tf.train.adam(opts.learningRate, 0.9, 0.999, 1e-8);
+  try {
+    if (trainTable.pairs.every((p) => p.length === 0)) throw new InputError('training data has no pair of generations with different human ranks');
+    const layers: LinearTensors[] = [];
+    for (let l = 0; l < nLayers; l++) {
+      const [w, b] = [specs[2 * l]!, specs[2 * l + 1]!];
+      const trainable = l >= nLayers - opts.trainableLayers;
+      const weight = tf.variable(tf.tensor2d(base.get(w.key)!, w.shape as [number, number]), trainable);
+      const bias = tf.variable(tf.tensor1d(base.get(b.key)!), trainable);
+      variables.push(weight, bias);
+      layers.push({ weight: weight as tf.Variable<tf.Rank.R2>, bias: bias as tf.Variable<tf.Rank.R1> });
+    }
+    const trainable = variables.filter((v) => v.trainable);
+    const snapshot = (): Map<string, Float32Array> =>
+      new Map(specs.map((s, i) => [s.key, Float32Array.from(variables[i]!.dataSync() as Float32Array)]));
+
+    const measure = (epoch: number): EpochMetrics => {
+      const m = { epoch, train: evaluate(layers, trainTable), validation: valTable && evaluate(layers, valTable) };
+      onEpoch?.(m);
+      return m;
+    };
+    const history: EpochMetrics[] = [measure(0)];
+    let best = { epoch: 0, loss: history[0]!.validation?.loss ?? Infinity, weights: snapshot() };
+    let stale = 0;
+    let stoppedEarly = false;
+    const rng = new SeededRandom(opts.seed);
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      for (const batch of epochBatches(trainTable, opts.batchSize, rng)) {
+        trainStep(layers, trainable, optimizer, trainTable, batch, opts.weightDecay);
+      }
+      const m = measure(epoch);
+      history.push(m);
+      if (!m.validation) {
+        best = { epoch, loss: Infinity, weights: snapshot() };
+      } else if (m.validation.loss < best.loss) {
+        best = { epoch, loss: m.validation.loss, weights: snapshot() };
+        stale = 0;
+      } else if (++stale >= opts.patience) {
+        stoppedEarly = epoch < opts.epochs;
+        break;
+      }
+    }
+    return { weights: best.weights, bestEpoch: best.epoch, history, stoppedEarly, options: opts };
+  } finally {
+    tf.dispose([trainTable.matrix, ...(valTable ? [valTable.matrix] : []), ...variables]);
+    optimizer.dispose();
+  }
+}
+
+/** Splits records into train / validation deterministically: a seeded shuffle, the last `fraction` validates. */
+export function splitRecords<T>(records: readonly T[], fraction: number, seed: number): { train: T[]; validation: T[] } {
+  if (!(fraction > 0 && fraction < 1)) throw new InputError(`validation fraction must be in (0, 1), got ${fraction}`);
+  const shuffled = new SeededRandom(seed).shuffle([...records]);
+  const nVal = Math.max(1, Math.round(records.length * fraction));
+  if (nVal >= records.length) throw new InputError(`cannot hold out ${nVal} of ${records.length} records for validation`);
+  return { train: shuffled.slice(0, records.length - nVal), validation: shuffled.slice(records.length - nVal) };
+}
