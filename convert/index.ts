@@ -1,0 +1,103 @@
+/**
+ * Converts the published ImageReward.pt (a torch.save'd state_dict) into one self-describing
+ * .safetensors file, without Python and without executing the pickle. Tensors are streamed one
+ * at a time into a temp file that is renamed into place only when complete.
+ */
+import { statSync } from 'node:fs';
+import { InputError, WeightsError } from '../src/errors.js';
+import {
+  IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson,
+} from '../src/model/config.js';
+import { checkpointKeys, type KeySpec } from '../src/model/keys.js';
+import { readFileChecked } from '../src/util/fs.js';
+import { narrowToHalf, widenToFloat32, type TypedData } from '../src/weights/dtype.js';
+import { writeSafetensors, type TensorData, type TensorToWrite } from '../src/weights/safetensors.js';
+import { openTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
+
+export { CheckpointError } from './errors.js';
+export { openTorchCheckpoint, type TorchCheckpoint, type TorchTensorInfo } from './checkpoint.js';
+
+/** `__metadata__.imagereward`: the format tag readers check. */
+export const FORMAT_TAG = 'imagereward-tfjs/1';
+
+export interface ConvertOptions {
+  medConfigPath?: string;
+  vitConfigPath?: string;
+  dtype?: 'f32' | 'f16';
+  onProgress?: (done: number, total: number, key: string) => void;
+}
+
+export interface ConvertResult {
+  outPath: string;
+  tensors: number;
+  bytes: number;
+  /** Checkpoint keys the model does not use: listed, not written. */
+  extraKeys: string[];
+  dtype: 'f32' | 'f16';
+}
+
+/** A config file's text (kept verbatim for the metadata) or the v1.0 default. */
+async function configText(path: string | undefined, what: string, fallback: () => object): Promise<string> {
+  if (path === undefined) return JSON.stringify(fallback());
+  return (await readFileChecked(path, what)).toString('utf8');
+}
+
+/** Matches the checkpoint against the model's key spec; returns the keys to write, in spec order. */
+function planKeys(ckpt: TorchCheckpoint, specs: readonly KeySpec[]): { write: KeySpec[]; extraKeys: string[] } {
+  const present = new Set(ckpt.keys);
+  const missing = specs.filter((s) => s.required && !present.has(s.key)).map((s) => s.key);
+  if (missing.length > 0) {
+    throw new WeightsError(`${ckpt.path}: ${missing.length} required tensor(s) missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}`);
+  }
+  const write = specs.filter((s) => present.has(s.key));
+  for (const spec of write) {
+    const info = ckpt.info(spec.key);
+    if (info.shape.length !== spec.shape.length || info.shape.some((d, i) => d !== spec.shape[i])) {
+      throw new WeightsError(`${ckpt.path}: ${spec.key} has shape ${JSON.stringify(info.shape)} but the config expects ${JSON.stringify(spec.shape)} (pass the matching --med-config / --vit-config)`);
+    }
+    const integer = info.dtype.startsWith('I');
+    if (integer !== (spec.integer === true)) {
+      throw new WeightsError(`${ckpt.path}: ${spec.key} is ${info.dtype} but must be ${spec.integer ? 'an integer' : 'a floating-point'} tensor`);
+    }
+  }
+  const known = new Set(specs.map((s) => s.key));
+  return { write, extraKeys: ckpt.keys.filter((k) => !known.has(k)) };
+}
+
+/** Output data: integers as I64, floats widened exactly to F32 or rounded to F16 (F16 input kept bit for bit). */
+function toOutput(t: TensorData, dtype: 'f32' | 'f16'): { dtype: 'F32' | 'F16' | 'I64'; data: TypedData } {
+  if (t.dtype === 'I64') return { dtype: 'I64', data: t.data };
+  if (t.dtype === 'I32') return { dtype: 'I64', data: BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)) };
+  if (dtype === 'f16' && t.dtype === 'F16') return { dtype: 'F16', data: t.data };
+  const f32 = widenToFloat32(t.dtype, t.data);
+  return dtype === 'f32' ? { dtype: 'F32', data: f32 } : { dtype: 'F16', data: narrowToHalf(f32) };
+}
+
+export async function convertCheckpoint(inPath: string, outPath: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
+  const dtype = opts.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16') throw new InputError(`dtype must be "f32" or "f16", got ${JSON.stringify(dtype)}`);
+  const medText = await configText(opts.medConfigPath, 'med_config', () => medConfigToJson(IMAGEREWARD_V1_MED));
+  const vitText = await configText(opts.vitConfigPath, 'vit_config', () => vitConfigToJson(IMAGEREWARD_V1_VIT));
+  const config = makeConfig(parseVitConfig(vitText, opts.vitConfigPath ?? 'vit_config'), parseMedConfig(medText, opts.medConfigPath ?? 'med_config'));
+
+  const ckpt = openTorchCheckpoint(inPath);
+  try {
+    const { write, extraKeys } = planKeys(ckpt, checkpointKeys(config));
+    let done = 0;
+    const entries: TensorToWrite[] = write.map((spec) => ({
+      name: spec.key,
+      dtype: spec.integer ? 'I64' : dtype === 'f32' ? 'F32' : 'F16',
+      shape: spec.shape,
+      data: () => {
+        const out = toOutput(ckpt.read(spec.key), dtype).data;
+        opts.onProgress?.(++done, write.length, spec.key);
+        return out;
+      },
+    }));
+    const metadata = { format: 'pt', imagereward: FORMAT_TAG, med_config: medText, vit_config: vitText };
+    await writeSafetensors(outPath, entries, metadata);
+    return { outPath, tensors: entries.length, bytes: statSync(outPath).size, extraKeys, dtype };
+  } finally {
+    ckpt.close();
+  }
+}
