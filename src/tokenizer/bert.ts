@@ -1,0 +1,154 @@
+/**
+ * `BertTokenizer.from_pretrained('bert-base-uncased')` with BLIP's added '[DEC]'/'[ENC]', called the way
+ * ImageReward calls it: `tokenizer(prompt, padding='max_length', truncation=True, max_length=35)`.
+ */
+import { createHash } from 'node:crypto';
+import { InputError } from '../errors.js';
+import { readFileChecked } from '../util/fs.js';
+import { basicTokenize } from './basic.js';
+import { TokenizerError } from './errors.js';
+import { BERT_SPECIAL_TOKENS, BLIP_ADDED_TOKENS, decodeVocab, parseVocab, type SpecialToken, type Vocab } from './vocab.js';
+import { WordPiece } from './wordpiece.js';
+
+/** ImageReward's `max_length`. */
+export const IMAGEREWARD_MAX_LENGTH = 35;
+/** bert-base-uncased's `model_max_length` (the text encoder has 512 positions). */
+export const BERT_MAX_LENGTH = 512;
+
+export interface Encoding {
+  inputIds: number[];
+  attentionMask: number[];
+}
+
+export interface EncodeOptions {
+  /** Total length incl. [CLS] and [SEP]; longer texts are cut, shorter ones padded. Default 35. */
+  maxLength?: number;
+}
+
+export interface VocabFileOptions {
+  /** Lower-case hex sha256 the file must have, e.g. BERT_BASE_UNCASED_VOCAB_SHA256. */
+  expectedSha256?: string;
+}
+
+/** Literal special tokens, matched case-sensitively before anything else (the added-tokens trie). */
+const SPECIAL_TOKEN_PATTERN = new RegExp(
+  [...BERT_SPECIAL_TOKENS, ...BLIP_ADDED_TOKENS].map((t) => t.replace(/[[\]]/g, '\\$&')).join('|'),
+  'g',
+);
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export class BertTokenizer {
+  /** Ids known to the model: vocab.txt lines plus '[DEC]' and '[ENC]' (30524 for bert-base-uncased). */
+  readonly vocabSize: number;
+  private readonly wordPiece: WordPiece;
+  private readonly clsId: number;
+  private readonly sepId: number;
+  private readonly padId: number;
+
+  private constructor(private readonly vocab: Vocab) {
+    this.vocabSize = vocab.tokens.length;
+    this.wordPiece = new WordPiece(vocab.pieceIds, this.specialId('[UNK]'));
+    this.clsId = this.specialId('[CLS]');
+    this.sepId = this.specialId('[SEP]');
+    this.padId = this.specialId('[PAD]');
+  }
+
+  /** Reads a vocab.txt; with `expectedSha256` the file must have exactly that hash. */
+  static async fromVocabFile(path: string, opts: VocabFileOptions = {}): Promise<BertTokenizer> {
+    const { expectedSha256 } = opts;
+    if (expectedSha256 !== undefined && !SHA256_HEX.test(expectedSha256)) {
+      throw new InputError(`expectedSha256 must be 64 lower-case hex digits, got ${JSON.stringify(expectedSha256)}`);
+    }
+    const bytes = await readFileChecked(path, 'vocab file');
+    if (expectedSha256 !== undefined) {
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== expectedSha256) {
+        throw new TokenizerError('VOCAB_INVALID', `vocab file ${path} has sha256 ${actual}, expected ${expectedSha256}`);
+      }
+    }
+    return new BertTokenizer(parseVocab(decodeVocab(bytes, path), path));
+  }
+
+  /** Builds a tokenizer from vocab.txt contents; `source` names it in error messages. */
+  static fromVocabText(text: string, source = '(vocab text)'): BertTokenizer {
+    if (typeof text !== 'string') throw new InputError(`vocab text must be a string, got ${describe(text)}`);
+    return new BertTokenizer(parseVocab(text, source));
+  }
+
+  /** Word pieces of `text`, without [CLS]/[SEP] and before truncation (upstream `tokenizer.tokenize`). */
+  tokenize(text: string): string[] {
+    return this.pieceIds(checkText(text, 'text')).map((id) => this.vocab.tokens[id]!);
+  }
+
+  /** Ids and attention mask of `text`, exactly `maxLength` long: [CLS] pieces[:maxLength-2] [SEP] [PAD]... */
+  encode(text: string, opts: EncodeOptions = {}): Encoding {
+    return this.encodeChecked(checkText(text, 'text'), checkMaxLength(opts.maxLength));
+  }
+
+  encodeBatch(texts: readonly string[], opts: EncodeOptions = {}): Encoding[] {
+    if (!Array.isArray(texts)) throw new TokenizerError('TOKENIZER_INPUT', `texts must be an array of strings, got ${describe(texts)}`);
+    const maxLength = checkMaxLength(opts.maxLength);
+    const checked = texts.map((t, i) => checkText(t, `texts[${i}]`));
+    return checked.map((t) => this.encodeChecked(t, maxLength));
+  }
+
+  private encodeChecked(text: string, maxLength: number): Encoding {
+    // prepare_for_model: truncate the pieces first ('longest_first' cuts the end), then add specials, then pad.
+    const pieces = this.pieceIds(text).slice(0, maxLength - 2);
+    const inputIds = [this.clsId, ...pieces, this.sepId];
+    const attentionMask = inputIds.map(() => 1);
+    while (inputIds.length < maxLength) {
+      inputIds.push(this.padId);
+      attentionMask.push(0);
+    }
+    return { inputIds, attentionMask };
+  }
+
+  /** `PreTrainedTokenizer.tokenize()`: split on literal special tokens, BasicTokenizer + WordPiece between them. */
+  private pieceIds(text: string): number[] {
+    const ids: number[] = [];
+    const words: string[] = [];
+    const encodeSegment = (segment: string): void => {
+      words.length = 0;
+      basicTokenize(segment, words);
+      for (const word of words) this.wordPiece.encodeWord(word, ids);
+    };
+    let start = 0;
+    for (const match of text.matchAll(SPECIAL_TOKEN_PATTERN)) {
+      encodeSegment(text.slice(start, match.index));
+      ids.push(this.specialId(match[0] as SpecialToken));
+      start = match.index! + match[0].length;
+    }
+    encodeSegment(text.slice(start));
+    return ids;
+  }
+
+  private specialId(token: SpecialToken): number {
+    return this.vocab.specialIds.get(token)!;
+  }
+}
+
+function checkText(text: unknown, what: string): string {
+  if (typeof text !== 'string') throw new TokenizerError('TOKENIZER_INPUT', `${what} must be a string, got ${describe(text)}`);
+  const lone = LONE_SURROGATE.exec(text);
+  if (lone) {
+    const unit = lone[0].charCodeAt(0).toString(16).toUpperCase();
+    throw new TokenizerError('TOKENIZER_INPUT', `${what} is not valid UTF-16: lone surrogate U+${unit} at index ${lone.index}`);
+  }
+  return text;
+}
+
+function checkMaxLength(maxLength: number | undefined): number {
+  if (maxLength === undefined) return IMAGEREWARD_MAX_LENGTH;
+  if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > BERT_MAX_LENGTH) {
+    throw new InputError(`maxLength must be an integer from 2 (room for [CLS] and [SEP]) to ${BERT_MAX_LENGTH}, got ${String(maxLength)}`);
+  }
+  return maxLength;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
