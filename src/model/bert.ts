@@ -1,0 +1,146 @@
+/**
+ * BLIP's "med" BERT text encoder in multimodal mode (upstream ImageReward/models/BLIP/med.py
+ * BertModel, add_pooling_layer=False), eval mode. Every layer runs self-attention over the text
+ * (padding masked additively), cross-attention over all image tokens, then the feed-forward part.
+ * Each layer runs in its own tf.tidy.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { MedConfig } from './config.js';
+import { linearParams, normParams, type LinearParams, type NormParams, type ParamGetter, type Recorder } from './params.js';
+import { linear } from '../ops/linear.js';
+import { layerNorm } from '../ops/layerNorm.js';
+import { gelu } from '../ops/gelu.js';
+import { embedding } from '../ops/embedding.js';
+import { multiHeadAttention } from '../ops/attention.js';
+
+/** med.py BertAttention: `self` (BertSelfAttention) and `output` (BertSelfOutput). */
+export interface BertAttentionParams {
+  readonly self: { readonly query: LinearParams; readonly key: LinearParams; readonly value: LinearParams };
+  readonly output: { readonly dense: LinearParams; readonly LayerNorm: NormParams };
+}
+
+export interface BertLayerParams {
+  readonly attention: BertAttentionParams;
+  readonly crossattention: BertAttentionParams;
+  readonly intermediate: { readonly dense: LinearParams };
+  readonly output: { readonly dense: LinearParams; readonly LayerNorm: NormParams };
+}
+
+/** Keys under `blip.text_encoder.`. */
+export interface BertParams {
+  readonly embeddings: {
+    readonly word_embeddings: tf.Tensor2D;
+    readonly position_embeddings: tf.Tensor2D;
+    /** The registered buffer arange(max_position_embeddings) [1, P], when the checkpoint has it. */
+    readonly position_ids?: tf.Tensor2D;
+    readonly LayerNorm: NormParams;
+  };
+  readonly layers: readonly BertLayerParams[];
+}
+
+function attentionParams(get: ParamGetter, prefix: string): BertAttentionParams {
+  return {
+    self: { query: linearParams(get, `${prefix}.self.query`), key: linearParams(get, `${prefix}.self.key`), value: linearParams(get, `${prefix}.self.value`) },
+    output: { dense: linearParams(get, `${prefix}.output.dense`), LayerNorm: normParams(get, `${prefix}.output.LayerNorm`) },
+  };
+}
+
+export function bertParams(get: ParamGetter, has: (key: string) => boolean, config: MedConfig, prefix = 'blip.text_encoder'): BertParams {
+  const layers: BertLayerParams[] = [];
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const l = `${prefix}.encoder.layer.${i}`;
+    layers.push({
+      attention: attentionParams(get, `${l}.attention`),
+      crossattention: attentionParams(get, `${l}.crossattention`),
+      intermediate: { dense: linearParams(get, `${l}.intermediate.dense`) },
+      output: { dense: linearParams(get, `${l}.output.dense`), LayerNorm: normParams(get, `${l}.output.LayerNorm`) },
+    });
+  }
+  const e = `${prefix}.embeddings`;
+  return {
+    embeddings: {
+      word_embeddings: get(`${e}.word_embeddings.weight`) as tf.Tensor2D,
+      position_embeddings: get(`${e}.position_embeddings.weight`) as tf.Tensor2D,
+      ...(has(`${e}.position_ids`) ? { position_ids: get(`${e}.position_ids`) as tf.Tensor2D } : {}),
+      LayerNorm: normParams(get, `${e}.LayerNorm`),
+    },
+    layers,
+  };
+}
+
+/**
+ * BertEmbeddings.forward: LayerNorm(word_embeddings(ids) + position_embeddings(position_ids[:, :L])).
+ * No token-type embeddings in med.py. ids int32 [N, L] -> [N, L, H].
+ */
+export function bertEmbeddings(inputIds: tf.Tensor2D, p: BertParams['embeddings'], config: MedConfig): tf.Tensor3D {
+  return tf.tidy(() => {
+    const length = inputIds.shape[1];
+    const positions = p.position_ids ? p.position_ids.slice([0, 0], [1, length]).reshape([length]) : tf.range(0, length, 1, 'int32');
+    const words = embedding(inputIds, p.word_embeddings);
+    const positional = embedding(positions, p.position_embeddings);
+    return layerNorm(words.add(positional), p.LayerNorm.weight, p.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D;
+  });
+}
+
+/**
+ * get_extended_attention_mask for an encoder: (1 - mask) * -10000, added to the scaled scores.
+ * mask int32 [N, L] of 0/1 -> float32 [N, L].
+ */
+export function extendedAttentionMask(attentionMask: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.scalar(1).sub(attentionMask.toFloat()).mul(-10000) as tf.Tensor2D);
+}
+
+/**
+ * BertAttention.forward = BertSelfOutput(BertSelfAttention(hidden, context), hidden):
+ * LayerNorm(dense(attention) + hidden). Keys/values come from `context` (the text itself, or the
+ * image embeds for cross-attention).
+ */
+function bertAttention(hidden: tf.Tensor3D, context: tf.Tensor3D, p: BertAttentionParams, config: MedConfig, mask: tf.Tensor2D | undefined, probsName: string, record?: Recorder): tf.Tensor3D {
+  const headDim = config.hiddenSize / config.numAttentionHeads;
+  const attention = multiHeadAttention(
+    linear(hidden, p.self.query.weight, p.self.query.bias),
+    linear(context, p.self.key.weight, p.self.key.bias),
+    linear(context, p.self.value.weight, p.self.value.bias),
+    // BertSelfAttention: scores / sqrt(head_size) + attention_mask (1/sqrt(64) and 1/sqrt(16) are exact).
+    { numHeads: config.numAttentionHeads, scale: 1 / Math.sqrt(headDim), returnProbs: record !== undefined, ...(mask ? { mask } : {}) },
+  );
+  if (attention.probs) record?.(probsName, attention.probs);
+  const projected = linear(attention.context, p.output.dense.weight, p.output.dense.bias);
+  return layerNorm(projected.add(hidden), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D;
+}
+
+/**
+ * BertLayer.forward in mode 'multimodal': self-attention -> cross-attention -> intermediate (GELU)
+ * -> output. The image mask is all ones, so its extended form is 0 and is not added.
+ */
+function bertLayer(hidden: tf.Tensor3D, imageEmbeds: tf.Tensor3D, mask: tf.Tensor2D, p: BertLayerParams, config: MedConfig, index: number, record?: Recorder): tf.Tensor3D {
+  return tf.tidy(() => {
+    const name = `bert.layer${index}`;
+    const selfOut = bertAttention(hidden, hidden, p.attention, config, mask, `attn.${name}.attention.probs`, record);
+    record?.(`${name}.attention`, selfOut);
+    const crossOut = bertAttention(selfOut, imageEmbeds, p.crossattention, config, undefined, `attn.${name}.crossattention.probs`, record);
+    record?.(`${name}.crossattention`, crossOut);
+    const intermediate = gelu(linear(crossOut, p.intermediate.dense.weight, p.intermediate.dense.bias));
+    const projected = linear(intermediate, p.output.dense.weight, p.output.dense.bias);
+    const out = layerNorm(projected.add(crossOut), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D;
+    record?.(`${name}.output`, out);
+    return out;
+  });
+}
+
+/** BertModel.forward (multimodal) -> last_hidden_state [N, L, H]. */
+export function bertForward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, p: BertParams, config: MedConfig, record?: Recorder): tf.Tensor3D {
+  let x = bertEmbeddings(inputIds, p.embeddings, config);
+  record?.('bert.embeddings', x);
+  const mask = extendedAttentionMask(attentionMask);
+  try {
+    for (let i = 0; i < p.layers.length; i++) {
+      const next = bertLayer(x, imageEmbeds, mask, p.layers[i]!, config, i, record);
+      x.dispose();
+      x = next;
+    }
+  } finally {
+    mask.dispose();
+  }
+  return x;
+}

@@ -1,0 +1,208 @@
+/**
+ * ImageReward (upstream ImageReward/ImageReward.py): BLIP ViT image encoder -> BLIP med BERT over
+ * the prompt with cross-attention to the image tokens -> CLS (token 0) -> MLP head -> normalized
+ * reward. Mirrors ImageReward.score / inference_rank / score_gard in eval mode.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../errors.js';
+import type { TensorData } from '../weights/safetensors.js';
+import type { ImageRewardConfig } from './config.js';
+import { loadWeights, mapSource, type LoadOptions, type WeightSource } from './weights.js';
+import { getterOf, type Recorder } from './params.js';
+import { vitForward, vitParams, type VitParams } from './vit.js';
+import { bertForward, bertParams, type BertParams } from './bert.js';
+import { applyHeadLayers, normalizeReward, type HeadParams } from './head.js';
+
+export interface IntermediateOptions {
+  /** Also return attention probabilities (`attn.*` names). */
+  readonly attentions?: boolean;
+}
+
+export class ImageRewardModel {
+  readonly config: ImageRewardConfig;
+  /** Keys of the source that the model does not know (also passed to opts.onUnexpectedKeys). */
+  readonly unexpectedKeys: readonly string[];
+  private readonly tensors: Map<string, tf.Tensor>;
+  private readonly vit: VitParams;
+  private readonly bert: BertParams;
+  private readonly head: HeadParams;
+  private disposed = false;
+
+  private constructor(config: ImageRewardConfig, tensors: Map<string, tf.Tensor>, unexpectedKeys: readonly string[]) {
+    this.config = config;
+    this.tensors = tensors;
+    this.unexpectedKeys = unexpectedKeys;
+    const get = getterOf(tensors);
+    this.vit = vitParams(get, config.vit);
+    this.bert = bertParams(get, (key) => tensors.has(key), config.med);
+    const head: Record<string, tf.Tensor> = {};
+    for (const i of config.head.layerIndices) {
+      for (const kind of ['weight', 'bias']) head[`mlp.layers.${i}.${kind}`] = get(`mlp.layers.${i}.${kind}`);
+    }
+    this.head = head;
+  }
+
+  /** Loads and validates every tensor by checkpoint key; a SafetensorsReader is a WeightSource. */
+  static fromReader(reader: WeightSource, config: ImageRewardConfig, opts: LoadOptions = {}): ImageRewardModel {
+    const { tensors, unexpectedKeys } = loadWeights(reader, config, opts);
+    return new ImageRewardModel(config, tensors, unexpectedKeys);
+  }
+
+  static fromTensors(tensors: ReadonlyMap<string, TensorData>, config: ImageRewardConfig, opts: LoadOptions = {}): ImageRewardModel {
+    return ImageRewardModel.fromReader(mapSource(tensors), config, opts);
+  }
+
+  /** pixels [N, 3, S, S] float32 normalized NCHW -> image embeds [N, T, E] (T = 1 + (S/16)^2). Caller disposes. */
+  encodeImages(pixels: tf.Tensor4D): tf.Tensor3D {
+    this.checkPixels(pixels);
+    return vitForward(pixels, this.vit, this.config.vit);
+  }
+
+  /** CLS features [N, H] of the text encoder over image embeds. inputIds / attentionMask int32 [N, L] (N = 1 is broadcast). */
+  features(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D): tf.Tensor2D {
+    return this.featuresRecorded(inputIds, attentionMask, imageEmbeds);
+  }
+
+  /** Normalized rewards [N] from CLS features: (mlp(cls) - mean) / std. */
+  rewardFromFeatures(cls: tf.Tensor2D): tf.Tensor1D {
+    this.checkAlive();
+    if (cls.rank !== 2 || cls.shape[1] !== this.config.med.hiddenSize) {
+      throw new InputError(`CLS features must be [N, ${this.config.med.hiddenSize}], got [${cls.shape}]`);
+    }
+    return tf.tidy(() => {
+      const outputs = applyHeadLayers(this.head, cls, this.config.head);
+      return normalizeReward(outputs[outputs.length - 1]!, this.config.head);
+    });
+  }
+
+  /** Rewards [N] for N (prompt, image) pairs in one forward; differentiable w.r.t. pixels. */
+  scoreTensor(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D): tf.Tensor1D {
+    const embeds = this.encodeImages(pixels);
+    try {
+      const cls = this.features(inputIds, attentionMask, embeds);
+      try {
+        return this.rewardFromFeatures(cls);
+      } finally {
+        cls.dispose();
+      }
+    } finally {
+      embeds.dispose();
+    }
+  }
+
+  /**
+   * The forward with named intermediates (batch dim kept): vit.patch_embed, vit.block{i}, vit.norm,
+   * bert.embeddings, bert.layer{i}.attention|crossattention|output, cls, mlp.layers.{i}, reward, and
+   * with `attentions`: attn.vit.block{i}.probs, attn.bert.layer{i}.attention.probs,
+   * attn.bert.layer{i}.crossattention.probs ([N, heads, L, S]). Caller disposes every tensor.
+   */
+  forwardIntermediates(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D, opts: IntermediateOptions = {}): Map<string, tf.Tensor> {
+    this.checkPixels(pixels);
+    const out = new Map<string, tf.Tensor>();
+    const record: Recorder = (name, t) => {
+      if (!opts.attentions && name.startsWith('attn.')) return;
+      out.set(name, tf.keep(t.clone()));
+    };
+    try {
+      const embeds = vitForward(pixels, this.vit, this.config.vit, record);
+      const cls = this.featuresRecorded(inputIds, attentionMask, embeds, record);
+      embeds.dispose();
+      record('cls', cls);
+      tf.tidy(() => {
+        const outputs = applyHeadLayers(this.head, cls, this.config.head);
+        outputs.forEach((o, j) => record(`mlp.layers.${this.config.head.layerIndices[j]}`, o));
+        record('reward', normalizeReward(outputs[outputs.length - 1]!, this.config.head));
+      });
+      cls.dispose();
+      return out;
+    } catch (err) {
+      for (const t of out.values()) t.dispose();
+      throw err;
+    }
+  }
+
+  /**
+   * Copies of the head parameters keyed `mlp.layers.{i}.weight|bias`, weights in [in, out] layout
+   * (the transpose of the checkpoint's [out, in]); the input applyHead expects. Caller disposes.
+   */
+  headParams(): Record<string, tf.Tensor> {
+    this.checkAlive();
+    const copy: Record<string, tf.Tensor> = {};
+    for (const [key, t] of Object.entries(this.head)) copy[key] = t.clone();
+    return copy;
+  }
+
+  /** Number of floating-point parameters the forward uses (projections and position_ids excluded). */
+  parameterCount(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) if (t.dtype === 'float32') n += t.size;
+    return n;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const t of this.tensors.values()) t.dispose();
+    this.tensors.clear();
+    this.disposed = true;
+  }
+
+  private featuresRecorded(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, record?: Recorder): tf.Tensor2D {
+    this.checkAlive();
+    const { med } = this.config;
+    if (imageEmbeds.rank !== 3 || imageEmbeds.shape[2] !== med.encoderWidth) {
+      throw new InputError(`image embeds must be [N, T, ${med.encoderWidth}], got [${imageEmbeds.shape}]`);
+    }
+    const n = imageEmbeds.shape[0];
+    checkTokens(inputIds, attentionMask, n, med.maxPositionEmbeddings);
+    const [ids, mask] = inputIds.shape[0] === n ? [inputIds, attentionMask] : [inputIds.tile([n, 1]), attentionMask.tile([n, 1])] as const;
+    try {
+      const hidden = bertForward(ids as tf.Tensor2D, mask as tf.Tensor2D, imageEmbeds, this.bert, med, record);
+      // ImageReward.score: txt_features = text_output.last_hidden_state[:, 0, :]
+      const cls = tf.tidy(() => hidden.slice([0, 0, 0], [n, 1, med.hiddenSize]).reshape([n, med.hiddenSize]) as tf.Tensor2D);
+      hidden.dispose();
+      return cls;
+    } finally {
+      if (ids !== inputIds) ids.dispose();
+      if (mask !== attentionMask) mask.dispose();
+    }
+  }
+
+  private checkPixels(pixels: tf.Tensor4D): void {
+    this.checkAlive();
+    const { imgSize, inChans } = this.config.vit;
+    const [n, c, h, w] = pixels.shape;
+    if (pixels.rank !== 4 || c !== inChans || h !== imgSize || w !== imgSize || !(n! > 0)) {
+      throw new InputError(`pixels must be float32 [N, ${inChans}, ${imgSize}, ${imgSize}] (normalized NCHW), got [${pixels.shape}]`);
+    }
+    if (pixels.dtype !== 'float32') throw new InputError(`pixels must be float32, got ${pixels.dtype}`);
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new InputError('this ImageRewardModel has been disposed');
+  }
+}
+
+function checkTokens(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, n: number, maxLength: number): void {
+  if (inputIds.rank !== 2 || inputIds.dtype !== 'int32') throw new InputError(`inputIds must be int32 [N, L], got ${inputIds.dtype} [${inputIds.shape}]`);
+  if (attentionMask.rank !== 2 || attentionMask.dtype !== 'int32') {
+    throw new InputError(`attentionMask must be int32 [N, L], got ${attentionMask.dtype} [${attentionMask.shape}]`);
+  }
+  const [rows, length] = inputIds.shape;
+  if (attentionMask.shape[0] !== rows || attentionMask.shape[1] !== length) {
+    throw new InputError(`attentionMask [${attentionMask.shape}] does not match inputIds [${inputIds.shape}]`);
+  }
+  if (rows !== n && rows !== 1) throw new InputError(`${rows} token rows for ${n} images (give 1 row or ${n})`);
+  if (!(length > 0) || length > maxLength) throw new InputError(`token length ${length} is outside 1..${maxLength} (max_position_embeddings)`);
+}
+
+/**
+ * ImageReward.inference_rank: `_, rank = sort(rewards, descending=True); _, indices = sort(rank);
+ * indices + 1`, i.e. 1-based ranks, 1 = highest reward; ties are ordered by index (stable).
+ */
+export function rankRewards(rewards: readonly number[]): number[] {
+  if (rewards.some((r) => Number.isNaN(r))) throw new InputError('rankRewards: rewards contain NaN');
+  const order = rewards.map((_, i) => i).sort((a, b) => rewards[b]! - rewards[a]! || a - b);
+  const ranks = new Array<number>(rewards.length);
+  order.forEach((index, position) => { ranks[index] = position + 1; });
+  return ranks;
+}

@@ -1,0 +1,185 @@
+/**
+ * Loads ImageReward weights by checkpoint key and validates them against `checkpointKeys(config)`:
+ * every required key present with its exact shape and a floating dtype (integer buffers: I64/I32),
+ * every value finite. All problems are collected into ONE WeightsError; keys the model does not
+ * know are reported (never silently dropped). Tensors are read one at a time, widened to float32
+ * (F16/BF16), put into the layout the ops want (sanitizeLayout) and uploaded, so a 1.8 GB file is
+ * never held twice in JS memory.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { WeightsError } from '../errors.js';
+import { widenToFloat32, type Dtype } from '../weights/dtype.js';
+import type { TensorData } from '../weights/safetensors.js';
+import { checkpointKeys, type KeySpec } from './keys.js';
+import type { ImageRewardConfig } from './config.js';
+
+/** Anything that lists tensors and reads them one by one; SafetensorsReader is one. */
+export interface WeightSource {
+  /** Where the weights come from, for error messages (a path, or '<memory>'). */
+  readonly source?: string;
+  readonly names: readonly string[];
+  info(name: string): { readonly dtype: Dtype; readonly shape: readonly number[] };
+  read(name: string): TensorData;
+}
+
+export interface LoadOptions {
+  /** Called once with the keys the model does not use or know (sorted), when there are any. */
+  readonly onUnexpectedKeys?: (keys: string[]) => void;
+}
+
+export interface LoadedWeights {
+  /** Uploaded tensors by checkpoint key, in the layout of sanitizeLayout. */
+  readonly tensors: Map<string, tf.Tensor>;
+  /** Keys present in the source that no KeySpec names. */
+  readonly unexpectedKeys: readonly string[];
+}
+
+/** A source over tensors already in memory (tests, converters). */
+export function mapSource(tensors: ReadonlyMap<string, TensorData>, source = '<memory>'): WeightSource {
+  const get = (name: string): TensorData => {
+    const t = tensors.get(name);
+    if (!t) throw new WeightsError(`${source}: no tensor named ${name}`);
+    return t;
+  };
+  return { source, names: [...tensors.keys()], info: get, read: get };
+}
+
+/** Keys the forward pass reads. The projections are validated but not uploaded (unused by the reward). */
+function isUsedByForward(spec: KeySpec): boolean {
+  return spec.required || spec.key.endsWith('embeddings.position_ids');
+}
+
+const FLOAT_DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16'];
+const INTEGER_DTYPES: readonly Dtype[] = ['I64', 'I32'];
+
+export function loadWeights(source: WeightSource, config: ImageRewardConfig, opts: LoadOptions = {}): LoadedWeights {
+  const where = source.source ?? '<weights>';
+  const specs = checkpointKeys(config);
+  const known = new Set(specs.map((s) => s.key));
+  const present = new Set(source.names);
+
+  const missing: string[] = [];
+  const misShaped: string[] = [];
+  const badDtype: string[] = [];
+  const badValues: string[] = [];
+  const readable: KeySpec[] = [];
+  for (const spec of specs) {
+    if (!present.has(spec.key)) {
+      if (spec.required) missing.push(spec.key);
+      continue;
+    }
+    const { dtype, shape } = source.info(spec.key);
+    const dtypeOk = (spec.integer ? INTEGER_DTYPES : FLOAT_DTYPES).includes(dtype);
+    if (!dtypeOk) badDtype.push(`${spec.key} is ${dtype}, expected ${spec.integer ? 'I64' : 'F32, F16 or BF16'}`);
+    if (!sameShape(shape, spec.shape)) misShaped.push(`${spec.key} [${shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
+    else if (dtypeOk) readable.push(spec);
+  }
+
+  const tensors = new Map<string, tf.Tensor>();
+  const structurallyOk = () => missing.length + misShaped.length + badDtype.length === 0;
+  try {
+    for (const spec of readable) {
+      const raw = source.read(spec.key);
+      if (spec.integer) {
+        const ids = toInt32(raw);
+        const outOfRange = ids.findIndex((id) => id < 0 || id >= config.med.maxPositionEmbeddings);
+        if (outOfRange >= 0) badValues.push(`${spec.key}: value ${ids[outOfRange]} at flat index ${outOfRange} is not a position in [0, ${config.med.maxPositionEmbeddings})`);
+        else if (isUsedByForward(spec) && structurallyOk()) tensors.set(spec.key, tf.tensor(ids, spec.shape as number[], 'int32'));
+        continue;
+      }
+      const values = widenToFloat32(raw.dtype, raw.data);
+      const bad = firstNonFinite(values);
+      if (bad) badValues.push(`${spec.key}: ${bad.count} non-finite value(s), first ${bad.value} at flat index ${bad.index}`);
+      if (!isUsedByForward(spec) || !structurallyOk() || badValues.length > 0) continue;
+      const { data, shape } = sanitizeLayout(spec.key, values, spec.shape);
+      tensors.set(spec.key, tf.tensor(data, shape as number[], 'float32'));
+    }
+  } catch (err) {
+    disposeAll(tensors);
+    throw err;
+  }
+
+  if (!structurallyOk() || badValues.length > 0) {
+    disposeAll(tensors);
+    const parts: string[] = [];
+    if (missing.length) parts.push(`${missing.length} missing key(s):\n  ${missing.join('\n  ')}`);
+    if (misShaped.length) parts.push(`${misShaped.length} mis-shaped key(s):\n  ${misShaped.join('\n  ')}`);
+    if (badDtype.length) parts.push(`${badDtype.length} key(s) with a wrong dtype:\n  ${badDtype.join('\n  ')}`);
+    if (badValues.length) parts.push(`${badValues.length} key(s) with bad values (NaN/Inf, positions out of range):\n  ${badValues.join('\n  ')}`);
+    throw new WeightsError(`${where}: weights do not fit the ImageReward config: ${parts.join('\n')}`);
+  }
+
+  const unexpectedKeys = source.names.filter((n) => !known.has(n)).sort();
+  if (unexpectedKeys.length > 0) opts.onUnexpectedKeys?.(unexpectedKeys);
+  return { tensors, unexpectedKeys };
+}
+
+/**
+ * The one place checkpoint layouts become op layouts: nn.Linear weights [out, in] -> [in, out]
+ * (ops/linear.ts), the patch Conv2d weight [E, C, p, p] -> tfjs filter [p, p, C, E]
+ * (ops/patchEmbed.ts). Everything else (embeddings, norms, biases, cls/pos) keeps its shape.
+ */
+export function sanitizeLayout(key: string, values: Float32Array, shape: readonly number[]): { data: Float32Array; shape: number[] } {
+  if (key.endsWith('patch_embed.proj.weight')) {
+    const [e, c, p, q] = shape as [number, number, number, number];
+    const out = new Float32Array(values.length);
+    for (let oe = 0; oe < e; oe++) {
+      for (let ic = 0; ic < c; ic++) {
+        for (let y = 0; y < p; y++) {
+          for (let x = 0; x < q; x++) out[((y * q + x) * c + ic) * e + oe] = values[((oe * c + ic) * p + y) * q + x]!;
+        }
+      }
+    }
+    return { data: out, shape: [p, q, c, e] };
+  }
+  if (isLinearWeight(key, shape)) {
+    const [rows, cols] = shape as [number, number];
+    return { data: transpose2d(values, rows, cols), shape: [cols, rows] };
+  }
+  return { data: values, shape: [...shape] };
+}
+
+/** Linear weights are the 2D `.weight` tensors; embedding tables are 2D too but stay [vocab, H]. */
+export function isLinearWeight(key: string, shape: readonly number[]): boolean {
+  return shape.length === 2 && key.endsWith('.weight') && !key.includes('.embeddings.');
+}
+
+export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) {
+    const rowStart = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = values[rowStart + c]!;
+  }
+  return out;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function toInt32(raw: TensorData): Int32Array {
+  if (raw.data instanceof Int32Array) return raw.data;
+  if (raw.data instanceof BigInt64Array) {
+    const out = new Int32Array(raw.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = Number(raw.data[i]!);
+    return out;
+  }
+  throw new WeightsError(`integer buffer stored as ${raw.dtype}`);
+}
+
+function firstNonFinite(values: Float32Array): { index: number; value: number; count: number } | undefined {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  return first < 0 ? undefined : { index: first, value: values[first]!, count };
+}
+
+function disposeAll(tensors: Map<string, tf.Tensor>): void {
+  for (const t of tensors.values()) t.dispose();
+  tensors.clear();
+}
