@@ -1,70 +1,10 @@
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { FakeHub, sha256 } from './helpers/fakeHub.js';
 import { DownloadError, downloadFile, ensureHubFiles, hubUrl, cachedHubPath, type HubFile } from '../src/hub/index.js';
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** A hub stand-in on 127.0.0.1: `/{repo}/resolve/main/{file}` answers 302 to `/cdn/{file}` like huggingface.co for LFS files. */
-class FakeHub {
-  readonly requests: { url: string; range: string | undefined }[] = [];
-  /** Cut the connection after this many body bytes, for the next N answers. */
-  cutAfter = 0;
-  cutTimes = 0;
-  /** Announce this sha256 on the redirect instead of the real one. */
-  fakeSha: string | undefined;
-  ignoreRange = false;
-  private server: Server | undefined;
-
-  constructor(private readonly files: Map<string, Uint8Array>) {}
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((r) => { this.server?.closeAllConnections(); this.server?.close(() => r()); });
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    this.requests.push({ url: req.url ?? '', range: req.headers.range });
-    const resolve = /^\/(.+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
-    if (resolve) {
-      const body = this.files.get(resolve[2]!);
-      if (!body) { res.writeHead(404).end('Entry not found'); return; }
-      res.writeHead(302, {
-        location: `/cdn/${resolve[2]}`,
-        'x-linked-etag': `"${this.fakeSha ?? sha256(body)}"`,
-        'x-linked-size': String(body.length),
-      }).end();
-      return;
-    }
-    const cdn = /^\/cdn\/(.+)$/.exec(req.url ?? '');
-    const body = cdn ? this.files.get(cdn[1]!) : undefined;
-    if (!body) { res.writeHead(404).end(); return; }
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const start = m && !this.ignoreRange ? Number(m[1]) : 0;
-    const headers: Record<string, string> = { 'content-length': String(body.length - start), 'accept-ranges': 'bytes' };
-    if (m && !this.ignoreRange) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
-    res.writeHead(m && !this.ignoreRange ? 206 : 200, headers);
-    if (this.cutTimes > 0) {
-      this.cutTimes--;
-      res.write(body.subarray(start, start + this.cutAfter), () => res.destroy());
-      return;
-    }
-    res.end(body.subarray(start));
-  }
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try { await p; } catch (err) { return err as Error; }
@@ -86,7 +26,7 @@ describe('hub download (local HTTP server on 127.0.0.1)', () => {
   });
 
   beforeEach(async () => {
-    hub = new FakeHub(new Map([['ImageReward.pt', pt], ['med_config.json', medConfig]]));
+    hub = new FakeHub(new Map([['THUDM/ImageReward/ImageReward.pt', pt], ['THUDM/ImageReward/med_config.json', medConfig]]));
     await hub.start();
     cacheDir = mkdtempSync(join(tmpdir(), 'ir-hub-'));
   });
@@ -105,8 +45,8 @@ describe('hub download (local HTTP server on 127.0.0.1)', () => {
     expect(sha256(readFileSync(paths[0]!))).to.equal(sha256(pt));
     expect(readFileSync(paths[1]!).equals(medConfig)).to.equal(true);
     expect(hub.requests.map((r) => r.url)).to.deep.equal([
-      '/THUDM/ImageReward/resolve/main/ImageReward.pt', '/cdn/ImageReward.pt',
-      '/THUDM/ImageReward/resolve/main/med_config.json', '/cdn/med_config.json',
+      '/THUDM/ImageReward/resolve/main/ImageReward.pt', '/cdn/THUDM/ImageReward/ImageReward.pt',
+      '/THUDM/ImageReward/resolve/main/med_config.json', '/cdn/THUDM/ImageReward/med_config.json',
     ]);
     // A second call is served from the cache: no request at all.
     await ensureHubFiles([checkpoint, med], { cacheDir, endpoint: hub.endpoint, progress: false });

@@ -1,0 +1,55 @@
+/**
+ * Which configs a safetensors file is run with, in order of precedence, per config:
+ * an explicit path (option) > the file's `__metadata__` (`med_config` / `vit_config`, written by the
+ * converter) > `med_config.json` / `vit_config.json` beside the file > the ImageReward-v1.0 defaults.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, parseMedConfig, parseVitConfig,
+  type ImageRewardConfig, type MedConfig, type VitConfig,
+} from '../model/config.js';
+import { readFileChecked } from '../util/fs.js';
+
+export interface ConfigPaths {
+  /** Path of a med_config.json to use instead of whatever the model carries. */
+  readonly medConfig?: string;
+  /** Path of a vit_config.json (VisionTransformer kwargs) to use instead. */
+  readonly vitConfig?: string;
+}
+
+/** Where each config came from: 'metadata', 'defaults', or a file path. */
+export interface ConfigOrigin {
+  readonly med: string;
+  readonly vit: string;
+}
+
+export interface ResolvedConfig {
+  readonly config: ImageRewardConfig;
+  readonly origin: ConfigOrigin;
+}
+
+async function pick<T>(
+  explicit: string | undefined,
+  metadataText: string | undefined,
+  beside: string,
+  parse: (json: unknown, what: string) => T,
+  defaults: T,
+  weightsPath: string,
+): Promise<{ value: T; origin: string }> {
+  if (explicit) return { value: parse((await readFileChecked(explicit, 'config')).toString('utf8'), explicit), origin: explicit };
+  if (metadataText !== undefined) return { value: parse(metadataText, `${weightsPath} metadata`), origin: 'metadata' };
+  if (existsSync(beside)) return { value: parse((await readFileChecked(beside, 'config')).toString('utf8'), beside), origin: beside };
+  return { value: defaults, origin: 'defaults' };
+}
+
+export async function resolveConfig(
+  weightsPath: string,
+  metadata: Readonly<Record<string, string>>,
+  paths: ConfigPaths = {},
+): Promise<ResolvedConfig> {
+  const dir = dirname(weightsPath);
+  const med = await pick<MedConfig>(paths.medConfig, metadata.med_config, join(dir, 'med_config.json'), parseMedConfig, IMAGEREWARD_V1_MED, weightsPath);
+  const vit = await pick<VitConfig>(paths.vitConfig, metadata.vit_config, join(dir, 'vit_config.json'), parseVitConfig, IMAGEREWARD_V1_VIT, weightsPath);
+  return { config: makeConfig(vit.value, med.value), origin: { med: med.origin, vit: vit.origin } };
+}
