@@ -45,11 +45,8 @@ async function configText(path: string | undefined, what: string, fallback: () =
 /** Matches the checkpoint against the model's key spec; returns the keys to write, in spec order. */
 function planKeys(ckpt: TorchCheckpoint, specs: readonly KeySpec[]): { write: KeySpec[]; extraKeys: string[] } {
   const present = new Set(ckpt.keys);
-  const missing = specs.filter((s) => s.required && !present.has(s.key)).map((s) => s.key);
-  if (missing.length > 0) {
-    throw new WeightsError(`${ckpt.path}: ${missing.length} required tensor(s) missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}`);
-  }
   const write = specs.filter((s) => present.has(s.key));
+  // Shapes first: a wrong config shows up as a mismatch on the very first tensor.
   for (const spec of write) {
     const info = ckpt.info(spec.key);
     if (info.shape.length !== spec.shape.length || info.shape.some((d, i) => d !== spec.shape[i])) {
@@ -59,6 +56,10 @@ function planKeys(ckpt: TorchCheckpoint, specs: readonly KeySpec[]): { write: Ke
     if (integer !== (spec.integer === true)) {
       throw new WeightsError(`${ckpt.path}: ${spec.key} is ${info.dtype} but must be ${spec.integer ? 'an integer' : 'a floating-point'} tensor`);
     }
+  }
+  const missing = specs.filter((s) => s.required && !present.has(s.key)).map((s) => s.key);
+  if (missing.length > 0) {
+    throw new WeightsError(`${ckpt.path}: ${missing.length} required tensor(s) missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''} (not an ImageReward checkpoint, or a config with more layers than the checkpoint)`);
   }
   const known = new Set(specs.map((s) => s.key));
   return { write, extraKeys: ckpt.keys.filter((k) => !known.has(k)) };

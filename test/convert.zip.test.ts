@@ -72,7 +72,7 @@ describe('convert/zip: ZipArchive', () => {
 
   it('detects corrupted data by CRC-32 when the entry is read', () => {
     const zip = buildZip(ENTRIES);
-    zip[30 + 'a/stored'.length] ^= 0xff; // first data byte of a/stored
+    zip[30 + 'a/stored'.length]! ^= 0xff; // first data byte of a/stored
     const archive = ZipArchive.open(write('crc.zip', zip));
     try {
       expect(() => archive.read('a/stored')).to.throw(CheckpointError, /a\/stored is corrupt \(CRC-32/);

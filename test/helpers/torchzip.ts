@@ -73,7 +73,11 @@ export interface ZipOptions {
 
 /** A zip archive of the entries, in order. */
 export function buildZip(entries: readonly ZipEntryInput[], opts: ZipOptions = {}): Uint8Array {
-  const body: number[] = [];
+  const body: Uint8Array[] = [];
+  let bodyLength = 0;
+  const push = (...parts: (number[] | Uint8Array)[]) => {
+    for (const part of parts) { const b = Uint8Array.from(part); body.push(b); bodyLength += b.length; }
+  };
   const central: number[] = [];
   const z64 = opts.zip64 === true;
   for (const e of entries) {
@@ -82,34 +86,33 @@ export function buildZip(entries: readonly ZipEntryInput[], opts: ZipOptions = {
     const payload = method === 8 ? deflateRawSync(e.data) : e.data;
     const crc = crc32(e.data) >>> 0;
     const flags = e.descriptor ? 0x8 : 0;
-    const offset = body.length;
+    const offset = bodyLength;
     const sizesExtra = z64 ? [...le(1, 2), ...le(16, 2), ...le(e.data.length, 8), ...le(payload.length, 8)] : [];
     const size32 = (n: number) => (z64 ? 0xffffffff : n);
     const inLocal = (n: number) => (e.descriptor && !z64 ? 0 : size32(n));
-    body.push(...le(0x04034b50, 4), ...le(45, 2), ...le(flags, 2), ...le(method, 2), 0, 0, 0, 0,
+    push([...le(0x04034b50, 4), ...le(45, 2), ...le(flags, 2), ...le(method, 2), 0, 0, 0, 0,
       ...le(e.descriptor ? 0 : crc, 4), ...le(inLocal(payload.length), 4), ...le(inLocal(e.data.length), 4),
-      ...le(name.length, 2), ...le(sizesExtra.length, 2), ...name, ...sizesExtra);
-    for (const b of payload) body.push(b);
+      ...le(name.length, 2), ...le(sizesExtra.length, 2), ...name, ...sizesExtra], payload);
     if (e.descriptor) {
-      body.push(...le(0x08074b50, 4), ...le(crc, 4));
-      body.push(...(z64 ? [...le(payload.length, 8), ...le(e.data.length, 8)] : [...le(payload.length, 4), ...le(e.data.length, 4)]));
+      push([...le(0x08074b50, 4), ...le(crc, 4)]);
+      push(z64 ? [...le(payload.length, 8), ...le(e.data.length, 8)] : [...le(payload.length, 4), ...le(e.data.length, 4)]);
     }
     const centralExtra = z64 ? [...le(1, 2), ...le(24, 2), ...le(e.data.length, 8), ...le(payload.length, 8), ...le(offset, 8)] : [];
     central.push(...le(0x02014b50, 4), ...le(45, 2), ...le(45, 2), ...le(flags, 2), ...le(method, 2), 0, 0, 0, 0,
       ...le(crc, 4), ...le(size32(payload.length), 4), ...le(size32(e.data.length), 4), ...le(name.length, 2),
       ...le(centralExtra.length, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(size32(offset), 4), ...name, ...centralExtra);
   }
-  const cdOffset = body.length;
-  const out = [...body, ...central];
+  const cdOffset = bodyLength;
+  push(central);
   if (z64) {
-    const zip64At = out.length;
-    out.push(...le(0x06064b50, 4), ...le(44, 8), ...le(45, 2), ...le(45, 2), ...le(0, 4), ...le(0, 4),
-      ...le(entries.length, 8), ...le(entries.length, 8), ...le(central.length, 8), ...le(cdOffset, 8));
-    out.push(...le(0x07064b50, 4), ...le(0, 4), ...le(zip64At, 8), ...le(1, 4));
+    const zip64At = bodyLength;
+    push([...le(0x06064b50, 4), ...le(44, 8), ...le(45, 2), ...le(45, 2), ...le(0, 4), ...le(0, 4),
+      ...le(entries.length, 8), ...le(entries.length, 8), ...le(central.length, 8), ...le(cdOffset, 8)]);
+    push([...le(0x07064b50, 4), ...le(0, 4), ...le(zip64At, 8), ...le(1, 4)]);
   }
-  out.push(...le(0x06054b50, 4), 0, 0, 0, 0, ...le(z64 ? 0xffff : entries.length, 2), ...le(z64 ? 0xffff : entries.length, 2),
-    ...le(z64 ? 0xffffffff : central.length, 4), ...le(z64 ? 0xffffffff : cdOffset, 4), 0, 0);
-  return Uint8Array.from(out);
+  push([...le(0x06054b50, 4), 0, 0, 0, 0, ...le(z64 ? 0xffff : entries.length, 2), ...le(z64 ? 0xffff : entries.length, 2),
+    ...le(z64 ? 0xffffffff : central.length, 4), ...le(z64 ? 0xffffffff : cdOffset, 4), 0, 0]);
+  return new Uint8Array(Buffer.concat(body));
 }
 
 /** One state_dict entry: a view (offset/size/stride in elements) into a storage record. */
