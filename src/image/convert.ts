@@ -1,0 +1,74 @@
+/**
+ * Pillow 9.4 libImaging/Convert.c conversions the pipeline needs, on interleaved uint8 data:
+ * premultiply before a bicubic resize of RGBA / LA (Image.resize converts to RGBa / La), undo it
+ * afterwards, and convert('RGB') of every mode.
+ */
+import type { DecodedImage } from './types.js';
+
+/** Convert.c MULDIV255: round(a * b / 255) in integer arithmetic. */
+function mulDiv255(a: number, b: number): number {
+  const tmp = a * b + 128;
+  return ((tmp >> 8) + tmp) >> 8;
+}
+
+/** Convert.c rgbA2rgba / lA2la: colour bands times alpha (the last band). */
+export function premultiplyAlpha(data: Uint8Array, bands: 2 | 4): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i += bands) {
+    const alpha = data[i + bands - 1]!;
+    for (let c = 0; c < bands - 1; c++) out[i + c] = mulDiv255(data[i + c]!, alpha);
+    out[i + bands - 1] = alpha;
+  }
+  return out;
+}
+
+/** Convert.c rgba2rgbA / la2lA: colour bands divided by alpha (kept as is for alpha 0 and 255). */
+export function unpremultiplyAlpha(data: Uint8Array, bands: 2 | 4): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i += bands) {
+    const alpha = data[i + bands - 1]!;
+    for (let c = 0; c < bands - 1; c++) {
+      const v = data[i + c]!;
+      out[i + c] = alpha === 255 || alpha === 0 ? v : Math.min(255, Math.trunc((255 * v) / alpha));
+    }
+    out[i + bands - 1] = alpha;
+  }
+  return out;
+}
+
+/**
+ * Image.convert('RGB'): RGBA drops alpha without compositing (rgba2rgb), L / LA / '1' replicate the
+ * gray value (l2rgb, la2rgb), P looks up the palette ignoring tRNS (p2rgb), I clips to 0..255 (i2rgb).
+ */
+export function toRgb(image: DecodedImage): Uint8Array {
+  const n = image.width * image.height;
+  const out = new Uint8Array(n * 3);
+  const { data } = image;
+  switch (image.mode) {
+    case 'RGB':
+      out.set(data);
+      break;
+    case 'RGBA':
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[3 * i + c] = data[4 * i + c]!;
+      break;
+    case 'LA':
+      for (let i = 0; i < n; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[2 * i]!;
+      break;
+    case 'L':
+    case '1':
+      for (let i = 0; i < n; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[i]!;
+      break;
+    case 'I':
+      for (let i = 0; i < n; i++) {
+        const v = data[i]!;
+        out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+      }
+      break;
+    case 'P': {
+      const pal = image.palette!;
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[3 * i + c] = pal[3 * data[i]! + c]!;
+      break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+/**
+ * JPEG -> Pillow mode via libjpeg-turbo (the @jsquash mozjpeg build, default ISLOW IDCT and fancy
+ * upsampling, as Pillow's JpegDecode.c uses libjpeg). Mode from the frame header as
+ * PIL.JpegImagePlugin.SOF: 1 component -> 'L', 3 -> 'RGB', 4 -> 'CMYK' (not decodable here: the
+ * wasm build only outputs RGBA and libjpeg-turbo has no CMYK->RGB conversion).
+ */
+import { invalidImage, unsupportedImage } from './errors.js';
+import { checkImageSize } from './limits.js';
+import type { DecodedImage } from './types.js';
+import { decodeJpegRgba, WasmDecodeError, type RgbaPixels } from './wasmCodecs.js';
+
+interface JpegFrame { width: number; height: number; bits: number; components: number }
+
+/** SOFn markers (0xC0-0xCF except DHT 0xC4, JPG 0xC8, DAC 0xCC). */
+function isStartOfFrame(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
+/** Walks the marker segments up to the first frame header. */
+function readFrame(bytes: Uint8Array, source: string): JpegFrame {
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) throw invalidImage(source, `corrupt JPEG: expected a marker at byte ${at}`);
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) { at++; continue; } // fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; }
+    if (marker === 0xd9 || marker === 0xda) break; // EOI / SOS before any frame header
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    if (length < 2) throw invalidImage(source, `corrupt JPEG: segment length ${length} at byte ${at}`);
+    if (isStartOfFrame(marker)) {
+      if (at + 10 > bytes.length) break;
+      return {
+        bits: bytes[at + 4]!, height: (bytes[at + 5]! << 8) | bytes[at + 6]!,
+        width: (bytes[at + 7]! << 8) | bytes[at + 8]!, components: bytes[at + 9]!,
+      };
+    }
+    at += 2 + length;
+  }
+  throw invalidImage(source, 'truncated or corrupt JPEG: no frame header (SOF) found');
+}
+
+async function runDecoder(bytes: Uint8Array, source: string): Promise<RgbaPixels> {
+  let result;
+  try {
+    result = await decodeJpegRgba(bytes);
+  } catch (err) {
+    const why = err instanceof WasmDecodeError ? err.message : String(err);
+    throw invalidImage(source, `corrupt JPEG: ${why}`, err);
+  }
+  // libjpeg only warns and pads with gray at a premature end; Pillow raises "image file is truncated".
+  if (result.messages.some((m) => m.includes('Premature end of JPEG file'))) {
+    throw invalidImage(source, 'truncated JPEG: the data ends before the image is complete');
+  }
+  return result.pixels;
+}
+
+/** Decodes a JPEG file's bytes into 'L' or 'RGB'. */
+export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<DecodedImage> {
+  const frame = readFrame(bytes, source);
+  if (frame.bits !== 8) throw unsupportedImage(source, `${frame.bits}-bit JPEG is not supported (Pillow: "cannot handle ${frame.bits}-bit layers")`);
+  checkImageSize(frame.width, frame.height, source);
+  if (frame.components === 4) {
+    throw unsupportedImage(source, 'CMYK/YCCK JPEG is not supported (the wasm libjpeg decoder cannot output CMYK); convert it to RGB first');
+  }
+  if (frame.components !== 1 && frame.components !== 3) {
+    throw unsupportedImage(source, `JPEG with ${frame.components} components is not supported`);
+  }
+  const rgba = await runDecoder(bytes, source);
+  if (rgba.width !== frame.width || rgba.height !== frame.height) {
+    throw invalidImage(source, `corrupt JPEG: decoder gave ${rgba.width}x${rgba.height}, header says ${frame.width}x${frame.height}`);
+  }
+  const n = rgba.width * rgba.height;
+  const bands = frame.components; // gray is replicated to R=G=B by libjpeg; keep one band as 'L'
+  const data = new Uint8Array(n * bands);
+  for (let i = 0; i < n; i++) for (let c = 0; c < bands; c++) data[i * bands + c] = rgba.data[i * 4 + c]!;
+  return { mode: bands === 1 ? 'L' : 'RGB', width: rgba.width, height: rgba.height, data, format: 'jpeg' };
+}

@@ -1,0 +1,28 @@
+/** PIL Image.resize (Pillow 9.4, Image.py) for the modes a decoder produces. */
+import { premultiplyAlpha, unpremultiplyAlpha } from './convert.js';
+import { resampleBicubic32, resampleBicubic8, resizeNearest } from './resample.js';
+import { MODE_BANDS, type DecodedImage } from './types.js';
+
+export type ResampleUsed = 'bicubic' | 'nearest' | 'none';
+
+/**
+ * Image.resize(size, BICUBIC): an unchanged size returns a copy; '1' and 'P' silently use NEAREST;
+ * 'RGBA' / 'LA' go through 'RGBa' / 'La' (premultiplied) and back; 'I' uses the 32-bit kernels.
+ */
+export function resizeLikePillow(image: DecodedImage, width: number, height: number): { image: DecodedImage; resample: ResampleUsed } {
+  if (width === image.width && height === image.height) return { image, resample: 'none' };
+  const bands = MODE_BANDS[image.mode];
+  const resized = (data: DecodedImage['data']): DecodedImage => ({ ...image, data, width, height });
+  if (image.mode === '1' || image.mode === 'P') {
+    return { image: resized(resizeNearest({ data: image.data, width: image.width, height: image.height, bands }, width, height).data), resample: 'nearest' };
+  }
+  if (image.mode === 'I') {
+    const plane = { data: image.data as Int32Array, width: image.width, height: image.height, bands };
+    return { image: resized(resampleBicubic32(plane, width, height).data), resample: 'bicubic' };
+  }
+  const alphaBands = image.mode === 'RGBA' ? 4 : image.mode === 'LA' ? 2 : null;
+  const u8 = image.data as Uint8Array;
+  const input = alphaBands ? premultiplyAlpha(u8, alphaBands) : u8;
+  const out = resampleBicubic8({ data: input, width: image.width, height: image.height, bands }, width, height).data;
+  return { image: resized(alphaBands ? unpremultiplyAlpha(out, alphaBands) : out), resample: 'bicubic' };
+}

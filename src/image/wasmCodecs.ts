@@ -1,0 +1,84 @@
+/**
+ * Lazy, once-only initialisation of the @jsquash wasm decoders (libjpeg-turbo-based mozjpeg and
+ * libwebp). In Node the .wasm files are read from disk (the packages' default loader fetches a URL);
+ * in a browser the packages' own loader is used.
+ */
+import decodeJpegWasm, { init as initJpeg } from '@jsquash/jpeg/decode.js';
+import decodeWebpWasm, { init as initWebp } from '@jsquash/webp/decode.js';
+
+/** The decoders' output: RGBA, 4 bytes per pixel (an ImageData-like object). */
+export interface RgbaPixels { data: Uint8ClampedArray; width: number; height: number }
+
+/** A compiled WebAssembly.Module (the project's `lib` has no WebAssembly types). */
+type WasmModule = object;
+type Init = (module?: WasmModule, overrides?: { printErr(message: string): void }) => Promise<void>;
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } }).WebAssembly;
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+async function compileFromPackage(specifier: string): Promise<WasmModule> {
+  const [{ readFile }, { createRequire }] = await Promise.all([import('node:fs/promises'), import('node:module')]);
+  const path = createRequire(import.meta.url).resolve(specifier);
+  return wasmApi.compile(await readFile(path));
+}
+
+/**
+ * One wasm decoder: initialised on first use, its stderr (libjpeg's warnings such as "Premature end
+ * of JPEG file") captured per call, and calls run one at a time so each call sees only its own
+ * messages.
+ */
+class WasmDecoder {
+  private ready: Promise<void> | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private messages: string[] = [];
+
+  constructor(private readonly init: Init, private readonly wasmSpecifier: string,
+    private readonly decode: (buffer: ArrayBuffer) => Promise<RgbaPixels>) {}
+
+  run(bytes: Uint8Array): Promise<{ pixels: RgbaPixels; messages: string[] }> {
+    const job = this.queue.then(async () => {
+      this.ready ??= (async () => {
+        const module = isNode ? await compileFromPackage(this.wasmSpecifier) : undefined;
+        await this.init(module, { printErr: (m: string) => { this.messages.push(m); } });
+      })();
+      await this.ready;
+      this.messages = [];
+      try {
+        const pixels = await this.decode(ownBuffer(bytes));
+        return { pixels, messages: this.messages };
+      } catch (err) {
+        throw new WasmDecodeError(this.messages, err);
+      }
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+}
+
+/** A wasm decoder failure, with the library's own messages (e.g. "Unsupported color conversion request"). */
+export class WasmDecodeError extends Error {
+  constructor(readonly messages: string[], cause: unknown) {
+    super(messages.length ? messages.join('; ') : String(cause), { cause });
+  }
+}
+
+const jpegDecoder = new WasmDecoder(initJpeg as Init, '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm', (b) => decodeJpegWasm(b));
+const webpDecoder = new WasmDecoder(initWebp as Init, '@jsquash/webp/codec/dec/webp_dec.wasm', (b) => decodeWebpWasm(b));
+
+/**
+ * A fresh ArrayBuffer holding exactly the file's bytes (a Node Buffer is often a view into a shared
+ * pool, and Buffer#slice does not copy).
+ */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  return new Uint8Array(bytes).buffer as ArrayBuffer;
+}
+
+/** libjpeg-turbo (mozjpeg build) decode to RGBA; `messages` are libjpeg's warnings. Throws WasmDecodeError. */
+export function decodeJpegRgba(bytes: Uint8Array): Promise<{ pixels: RgbaPixels; messages: string[] }> {
+  return jpegDecoder.run(bytes);
+}
+
+/** libwebp decode to (non-premultiplied) RGBA. Throws WasmDecodeError. */
+export function decodeWebpRgba(bytes: Uint8Array): Promise<{ pixels: RgbaPixels; messages: string[] }> {
+  return webpDecoder.run(bytes);
+}
