@@ -1,0 +1,62 @@
+/** The options every model-using command shares (--model, --backend, --vocab, ...) and how they load a model. */
+import { ImageReward } from '../../api/imagereward.js';
+import { InputError } from '../../errors.js';
+import { stringOption, type CliIO, type OptionSpec, type ParsedCommandArgs } from '../command.js';
+
+export const DEFAULT_MODEL = 'ImageReward-v1.0';
+
+export const MODEL_OPTIONS: OptionSpec = {
+  model: { type: 'string' },
+  backend: { type: 'string' },
+  vocab: { type: 'string' },
+  'med-config': { type: 'string' },
+  'vit-config': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  head: { type: 'string' },
+  'batch-size': { type: 'string' },
+  offline: { type: 'boolean' },
+  json: { type: 'boolean' },
+};
+
+export const MODEL_USAGE = [
+  '  --model M          ImageReward-v1.0 (default; downloaded once into the cache), a .safetensors,',
+  '                     a .pt (converted once, cached) or a directory',
+  '  --backend B        node-gpu | node | wasm | cpu (default: $IMAGEREWARD_BACKEND, else the best available)',
+  '  --vocab FILE       vocab.txt (default: beside the model, else bert-base-uncased from the cache)',
+  '  --med-config FILE  med_config.json to use instead of the model\'s own',
+  '  --vit-config FILE  vit_config.json to use instead of the model\'s own',
+  '  --cache-dir DIR    cache (default: $IMAGEREWARD_CACHE, else ~/.cache/imagereward)',
+  '  --head FILE        head-only safetensors (mlp.layers.*) overlaid on the model\'s head',
+  '  --batch-size N     images per encoder call (default 4)',
+  '  --offline          never download; say which files to place where',
+  '  --json             print JSON',
+].join('\n');
+
+export function positiveIntOption(args: ParsedCommandArgs, name: string): number | undefined {
+  const v = stringOption(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InputError(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+export function requiredOption(args: ParsedCommandArgs, name: string, usage: string): string {
+  const v = stringOption(args, name);
+  if (v === undefined) throw new InputError(`--${name} is required\n${usage}`);
+  return v;
+}
+
+export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliIO): Promise<ImageReward> {
+  return ImageReward.load(stringOption(args, 'model') ?? DEFAULT_MODEL, {
+    backend: stringOption(args, 'backend'),
+    vocab: stringOption(args, 'vocab'),
+    medConfig: stringOption(args, 'med-config'),
+    vitConfig: stringOption(args, 'vit-config'),
+    cacheDir: stringOption(args, 'cache-dir'),
+    head: stringOption(args, 'head'),
+    batchSize: positiveIntOption(args, 'batch-size'),
+    offline: args.values.offline === true ? true : undefined,
+    progress: io.isTTY,
+    log: (line) => io.err(line),
+  });
+}

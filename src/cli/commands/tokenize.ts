@@ -1,0 +1,67 @@
+/** `imagereward tokenize TEXT...` / `--input FILE.jsonl`: the upstream BERT tokenization, one JSON line per text. */
+import { InputError } from '../../errors.js';
+import { BERT_BASE_UNCASED_VOCAB, ensureHubFiles } from '../../hub/index.js';
+import { BertTokenizer } from '../../tokenizer/index.js';
+import { readFileChecked } from '../../util/fs.js';
+import { stringOption, type Command } from '../command.js';
+import { positiveIntOption } from './modelOptions.js';
+
+const usage = [
+  'usage: imagereward tokenize [--vocab FILE] [--max-length N] TEXT...',
+  '       imagereward tokenize [--vocab FILE] --input FILE.jsonl     (lines {"text": ...})',
+  '',
+  'Prints one JSON line per text: {"text", "input_ids", "attention_mask"} (padding to max_length 35 and',
+  'truncation as upstream ImageReward.score).',
+  '',
+  '  --vocab FILE       vocab.txt (default: bert-base-uncased from the cache, downloaded if missing)',
+  '  --max-length N     sequence length (default 35)',
+  '  --cache-dir DIR    cache (default: $IMAGEREWARD_CACHE, else ~/.cache/imagereward)',
+  '  --offline          never download',
+].join('\n');
+
+/** Texts of a JSON Lines file whose lines are {"text": "..."} (blank lines skipped). */
+export async function readTextsJsonl(path: string): Promise<string[]> {
+  const lines = (await readFileChecked(path, 'input file')).toString('utf8').split('\n');
+  const texts: string[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (err) {
+      throw new InputError(`${path}:${i + 1}: not valid JSON (${(err as Error).message})`);
+    }
+    const text = (record as { text?: unknown } | null)?.text;
+    if (typeof text !== 'string') throw new InputError(`${path}:${i + 1}: expected an object with a string "text" field`);
+    texts.push(text);
+  });
+  return texts;
+}
+
+export const tokenizeCommand: Command = {
+  name: 'tokenize',
+  summary: 'tokenize texts as ImageReward does (JSON lines)',
+  usage,
+  options: {
+    vocab: { type: 'string' }, input: { type: 'string' }, 'max-length': { type: 'string' },
+    'cache-dir': { type: 'string' }, offline: { type: 'boolean' }, json: { type: 'boolean' },
+  },
+  async run(args, io) {
+    const input = stringOption(args, 'input');
+    if (input !== undefined && args.positionals.length > 0) throw new InputError(`give texts or --input, not both\n${usage}`);
+    const texts = input !== undefined ? await readTextsJsonl(input) : args.positionals;
+    if (texts.length === 0) throw new InputError(`no texts given\n${usage}`);
+    const maxLength = positiveIntOption(args, 'max-length') ?? 35;
+    const vocab = stringOption(args, 'vocab') ?? (await ensureHubFiles([BERT_BASE_UNCASED_VOCAB], {
+      cacheDir: stringOption(args, 'cache-dir'),
+      offline: args.values.offline === true ? true : undefined,
+      progress: io.isTTY,
+    }))[0]!;
+    const tokenizer = await BertTokenizer.fromVocabFile(vocab);
+    for (const text of texts) {
+      const { inputIds, attentionMask } = tokenizer.encode(text, { maxLength });
+      io.out(JSON.stringify({ text, input_ids: inputIds, attention_mask: attentionMask }));
+    }
+    return 0;
+  },
+};
