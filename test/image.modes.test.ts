@@ -16,7 +16,7 @@ import { centerCropBox, normalizeToChw, resizedSize, roundHalfEven } from '../sr
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
 
 interface PillowCase {
-  file: string; note: string; mode: string; size: [number, number]; decoded_sha256: string;
+  file: string; note: string; bytes: number; mode: string; size: [number, number]; decoded_sha256: string;
   resized_size: [number, number]; crop_box: [number, number, number, number]; resample: string; rgb_sha256: string;
 }
 
