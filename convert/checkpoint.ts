@@ -88,15 +88,15 @@ class ZipCheckpoint implements TorchCheckpoint {
     const storage = this.zip.read(this.recordName(t));
     const bytes = gatherStrided(storage, { elementSize: es, offset: t.offset, shape: t.shape, stride: t.stride }, `${this.path}: ${key}`);
     if (!this.littleEndian) swapBytes(bytes, es);
-    const buf = bytes.buffer;
+    const [buf, at, n] = [bytes.buffer, bytes.byteOffset, bytes.length / es];
     switch (t.dtype) {
-      case 'F32': return { dtype: 'F32', shape: t.shape, data: new Float32Array(buf) };
-      case 'F16': return { dtype: 'F16', shape: t.shape, data: new Uint16Array(buf) };
-      case 'BF16': return { dtype: 'BF16', shape: t.shape, data: new Uint16Array(buf) };
-      case 'I64': return { dtype: 'I64', shape: t.shape, data: new BigInt64Array(buf) };
-      case 'I32': return { dtype: 'I32', shape: t.shape, data: new Int32Array(buf) };
+      case 'F32': return { dtype: 'F32', shape: t.shape, data: new Float32Array(buf, at, n) };
+      case 'F16': return { dtype: 'F16', shape: t.shape, data: new Uint16Array(buf, at, n) };
+      case 'BF16': return { dtype: 'BF16', shape: t.shape, data: new Uint16Array(buf, at, n) };
+      case 'I64': return { dtype: 'I64', shape: t.shape, data: new BigInt64Array(buf, at, n) };
+      case 'I32': return { dtype: 'I32', shape: t.shape, data: new Int32Array(buf, at, n) };
       // Rounds to nearest, as torch's .float() does.
-      case 'F64': return { dtype: 'F32', shape: t.shape, data: Float32Array.from(new Float64Array(buf)) };
+      case 'F64': return { dtype: 'F32', shape: t.shape, data: Float32Array.from(new Float64Array(buf, at, n)) };
       default: throw invalid(`${this.path}: tensor ${key} has dtype ${t.dtype}, which has no safetensors counterpart here`);
     }
   }

@@ -35,7 +35,10 @@ function isContiguous(v: StridedView): boolean {
   return v.shape.every((n, d) => n === 1 || v.stride[d] === c[d]);
 }
 
-/** The view's elements, contiguous, in a fresh buffer. `storage` holds the whole storage. */
+/**
+ * The view's elements, contiguous. `storage` holds the whole storage; when the view is exactly the
+ * whole storage, `storage` itself is returned (callers pass a buffer they own).
+ */
 export function gatherStrided(storage: Uint8Array, v: StridedView, what: string): Uint8Array {
   const extent = viewExtent(v);
   if (extent * v.elementSize > storage.length) {
@@ -43,11 +46,12 @@ export function gatherStrided(storage: Uint8Array, v: StridedView, what: string)
   }
   const n = numElementsOf(v.shape);
   const es = v.elementSize;
-  const out = new Uint8Array(n * es);
   if (isContiguous(v)) {
-    out.set(storage.subarray(v.offset * es, (v.offset + n) * es));
-    return out;
+    // The usual case (a whole storage): hand the caller's buffer back without copying.
+    if (v.offset === 0 && n * es === storage.length) return storage;
+    return storage.slice(v.offset * es, (v.offset + n) * es);
   }
+  const out = new Uint8Array(n * es);
   // Copy in machine words (1, 2 or 4 bytes; 8-byte elements are two words) so NaN bits survive.
   const unit = es >= 4 ? 4 : es;
   const k = es / unit;

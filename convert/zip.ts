@@ -132,7 +132,8 @@ export class ZipArchive {
 
   private readAt(position: number, length: number): Uint8Array {
     if (position + length > this.size) this.fail(`read of ${length} bytes at ${position} runs past the end of the file (${this.size} bytes)`);
-    const out = new Uint8Array(length);
+    // Not pooled (byteOffset 0, so typed views stay aligned) and not zero-filled: every byte is read below.
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
     let off = 0;
     while (off < length) {
       const n = readSync(this.fd, out, off, Math.min(length - off, 1 << 30), position + off);
