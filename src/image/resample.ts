@@ -77,45 +77,73 @@ function roundUp(f: number): number {
   return Math.trunc(f >= 0.0 ? f + 0.5 : f - 0.5);
 }
 
+/**
+ * ImagingResampleHorizontal_8bpc over the rows [offset, offset + rows). Like Pillow it has one loop
+ * per band count; the sums are exact integers (at most ~1.4e9, as in C's int).
+ */
 function horizontal8(src: Plane<Uint8Array>, offset: number, rows: number, xsize: number, c: Coefficients): Uint8Array {
   const { data, width, bands } = src;
   const kk = fixedPoint(c.weights);
+  const { bounds, ksize } = c;
   const out = new Uint8Array(xsize * rows * bands);
   const half = 1 << (PRECISION_BITS - 1);
   for (let yy = 0; yy < rows; yy++) {
     const rowIn = (yy + offset) * width * bands;
-    const rowOut = yy * xsize * bands;
+    let o = yy * xsize * bands;
     for (let xx = 0; xx < xsize; xx++) {
-      const xmin = c.bounds[2 * xx]!;
-      const xmax = c.bounds[2 * xx + 1]!;
-      const k = xx * c.ksize;
-      for (let b = 0; b < bands; b++) {
-        let ss = half;
-        let p = rowIn + xmin * bands + b;
-        for (let x = 0; x < xmax; x++, p += bands) ss += data[p]! * kk[k + x]!;
-        out[rowOut + xx * bands + b] = clip8(ss);
+      const xmin = bounds[2 * xx]!;
+      const xmax = bounds[2 * xx + 1]!;
+      const k0 = xx * ksize;
+      let p = rowIn + xmin * bands;
+      if (bands === 3) {
+        let s0 = half, s1 = half, s2 = half;
+        for (let x = 0; x < xmax; x++, p += 3) {
+          const k = kk[k0 + x]!;
+          s0 += data[p]! * k; s1 += data[p + 1]! * k; s2 += data[p + 2]! * k;
+        }
+        out[o++] = clip8(s0); out[o++] = clip8(s1); out[o++] = clip8(s2);
+      } else if (bands === 4) {
+        let s0 = half, s1 = half, s2 = half, s3 = half;
+        for (let x = 0; x < xmax; x++, p += 4) {
+          const k = kk[k0 + x]!;
+          s0 += data[p]! * k; s1 += data[p + 1]! * k; s2 += data[p + 2]! * k; s3 += data[p + 3]! * k;
+        }
+        out[o++] = clip8(s0); out[o++] = clip8(s1); out[o++] = clip8(s2); out[o++] = clip8(s3);
+      } else {
+        for (let b = 0; b < bands; b++) {
+          let ss = half;
+          for (let x = 0, q = p + b; x < xmax; x++, q += bands) ss += data[q]! * kk[k0 + x]!;
+          out[o++] = clip8(ss);
+        }
       }
     }
   }
   return out;
 }
 
+/**
+ * ImagingResampleVertical_8bpc. Same sums as Pillow's per-pixel loop, accumulated a whole output row
+ * at a time (integer addition, so the order does not change the result).
+ */
 function vertical8(src: Plane<Uint8Array>, ysize: number, c: Coefficients): Uint8Array {
   const { data, width, bands } = src;
   const kk = fixedPoint(c.weights);
   const rowLen = width * bands;
   const out = new Uint8Array(rowLen * ysize);
+  const acc = new Int32Array(rowLen);
   const half = 1 << (PRECISION_BITS - 1);
   for (let yy = 0; yy < ysize; yy++) {
     const ymin = c.bounds[2 * yy]!;
     const ymax = c.bounds[2 * yy + 1]!;
-    const k = yy * c.ksize;
-    for (let i = 0; i < rowLen; i++) {
-      let ss = half;
-      let p = ymin * rowLen + i;
-      for (let y = 0; y < ymax; y++, p += rowLen) ss += data[p]! * kk[k + y]!;
-      out[yy * rowLen + i] = clip8(ss);
+    const k0 = yy * c.ksize;
+    acc.fill(half);
+    for (let y = 0; y < ymax; y++) {
+      const k = kk[k0 + y]!;
+      const base = (ymin + y) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] = acc[i]! + data[base + i]! * k;
     }
+    const o = yy * rowLen;
+    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]!);
   }
   return out;
 }

@@ -1,0 +1,71 @@
+/**
+ * Image preprocessing speed: a 1024x1024 JPEG and a 1024x1024 WebP (made here with the @jsquash
+ * encoders from a synthetic photo-like picture) through preprocessImage(bytes), ms per image
+ * (median). Baseline measured in the same run: the wasm decode alone, so the ratio shows what the
+ * Pillow-exact resize + crop + normalise adds on top of decoding.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import encodeJpeg, { init as initJpegEncoder } from '@jsquash/jpeg/encode.js';
+import encodeWebp, { init as initWebpEncoder } from '@jsquash/webp/encode.js';
+import { decodeImage, preprocessImage } from '../src/image/index.js';
+import { machineLine, median } from './machine.js';
+
+const SIDE = 1024;
+const RUNS = 15;
+const WARMUP = 3;
+
+type WasmInit = (module: object) => Promise<unknown>;
+const wasm = (globalThis as unknown as { WebAssembly: { compile(b: Uint8Array): Promise<object> } }).WebAssembly;
+
+async function wasmModule(specifier: string): Promise<object> {
+  return wasm.compile(await readFile(createRequire(import.meta.url).resolve(specifier)));
+}
+
+/** Smooth gradients, a few hard edges and mild noise: compresses like a photo, not like flat colour. */
+function syntheticPicture(): { data: Uint8ClampedArray; width: number; height: number } {
+  const data = new Uint8ClampedArray(SIDE * SIDE * 4);
+  let seed = 12345;
+  const noise = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 24) - 128; };
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      const i = 4 * (y * SIDE + x);
+      const edge = ((x >> 7) + (y >> 7)) % 2 === 0 ? 40 : 0;
+      data[i] = 128 + 100 * Math.sin(x / 97) + edge + noise() / 16;
+      data[i + 1] = 128 + 100 * Math.cos(y / 71) - edge + noise() / 16;
+      data[i + 2] = (x + y) / 8 + noise() / 16;
+      data[i + 3] = 255;
+    }
+  }
+  return { data, width: SIDE, height: SIDE };
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < WARMUP; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  console.log(machineLine());
+  await (initJpegEncoder as unknown as WasmInit)(await wasmModule('@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm'));
+  await (initWebpEncoder as unknown as WasmInit)(await wasmModule('@jsquash/webp/codec/enc/webp_enc_simd.wasm'));
+  const picture = syntheticPicture() as unknown as Parameters<typeof encodeJpeg>[0];
+  const inputs = [
+    { name: 'JPEG q90 4:2:0', bytes: new Uint8Array(await encodeJpeg(picture, { quality: 90 })) },
+    { name: 'WebP lossy q80', bytes: new Uint8Array(await encodeWebp(picture, { quality: 80 })) },
+  ];
+  console.log(`${SIDE}x${SIDE} input, ${RUNS} runs after ${WARMUP} warm-up, median ms per image`);
+  for (const { name, bytes } of inputs) {
+    const decodeMs = await timeIt(() => decodeImage(bytes));
+    const totalMs = await timeIt(() => preprocessImage(bytes));
+    console.log(`${name.padEnd(16)} (${(bytes.length / 1024).toFixed(0)} KiB): preprocessImage ${totalMs.toFixed(1)} ms | decode only (baseline) ${decodeMs.toFixed(1)} ms | ratio ${(totalMs / decodeMs).toFixed(2)}x | resize+crop+normalise ~${(totalMs - decodeMs).toFixed(1)} ms | target <= 60 ms: ${totalMs <= 60 ? 'met' : 'MISSED'}`);
+  }
+}
+
+await main();
