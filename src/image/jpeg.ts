@@ -7,7 +7,7 @@
 import { invalidImage, unsupportedImage } from './errors.js';
 import { checkImageSize } from './limits.js';
 import type { DecodedImage } from './types.js';
-import { decodeJpegRgba, WasmDecodeError, type RgbaPixels } from './wasmCodecs.js';
+import { decodeJpegRgba, keepChannels, WasmDecodeError, type RgbaPixels } from './wasmCodecs.js';
 
 interface JpegFrame { width: number; height: number; bits: number; components: number }
 
@@ -69,9 +69,7 @@ export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<Dec
   if (rgba.width !== frame.width || rgba.height !== frame.height) {
     throw invalidImage(source, `corrupt JPEG: decoder gave ${rgba.width}x${rgba.height}, header says ${frame.width}x${frame.height}`);
   }
-  const n = rgba.width * rgba.height;
-  const bands = frame.components; // gray is replicated to R=G=B by libjpeg; keep one band as 'L'
-  const data = new Uint8Array(n * bands);
-  for (let i = 0; i < n; i++) for (let c = 0; c < bands; c++) data[i * bands + c] = rgba.data[i * 4 + c]!;
+  const bands = frame.components === 1 ? 1 : 3;
+  const data = keepChannels(rgba, bands); // gray comes back replicated to R=G=B; keep one band as 'L'
   return { mode: bands === 1 ? 'L' : 'RGB', width: rgba.width, height: rgba.height, data, format: 'jpeg' };
 }

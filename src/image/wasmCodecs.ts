@@ -62,7 +62,8 @@ export class WasmDecodeError extends Error {
   }
 }
 
-const jpegDecoder = new WasmDecoder(initJpeg as Init, '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm', (b) => decodeJpegWasm(b));
+// preserveOrientation false: no EXIF rotation, as Pillow's Image.open (upstream never calls exif_transpose)
+const jpegDecoder = new WasmDecoder(initJpeg as Init, '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm', (b) => decodeJpegWasm(b, { preserveOrientation: false }));
 const webpDecoder = new WasmDecoder(initWebp as Init, '@jsquash/webp/codec/dec/webp_dec.wasm', (b) => decodeWebpWasm(b));
 
 /**
@@ -70,7 +71,8 @@ const webpDecoder = new WasmDecoder(initWebp as Init, '@jsquash/webp/codec/dec/w
  * pool, and Buffer#slice does not copy).
  */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  return new Uint8Array(bytes).buffer as ArrayBuffer;
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return whole ? bytes.buffer as ArrayBuffer : new Uint8Array(bytes).buffer as ArrayBuffer;
 }
 
 /** libjpeg-turbo (mozjpeg build) decode to RGBA; `messages` are libjpeg's warnings. Throws WasmDecodeError. */
@@ -81,4 +83,20 @@ export function decodeJpegRgba(bytes: Uint8Array): Promise<{ pixels: RgbaPixels;
 /** libwebp decode to (non-premultiplied) RGBA. Throws WasmDecodeError. */
 export function decodeWebpRgba(bytes: Uint8Array): Promise<{ pixels: RgbaPixels; messages: string[] }> {
   return webpDecoder.run(bytes);
+}
+
+/** Keeps the first `bands` channels of RGBA pixels (1: the gray that libjpeg replicated, 3: RGB, 4: all). */
+export function keepChannels(rgba: RgbaPixels, bands: 1 | 3 | 4): Uint8Array {
+  const n = rgba.width * rgba.height;
+  const src = rgba.data;
+  if (bands === 4) return new Uint8Array(src.buffer, src.byteOffset, n * 4).slice();
+  const out = new Uint8Array(n * bands);
+  if (bands === 1) {
+    for (let i = 0; i < n; i++) out[i] = src[4 * i]!;
+  } else {
+    for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += 4) {
+      out[j] = src[k]!; out[j + 1] = src[k + 1]!; out[j + 2] = src[k + 2]!;
+    }
+  }
+  return out;
 }

@@ -6,7 +6,7 @@
 import { invalidImage, unsupportedImage } from './errors.js';
 import { checkImageSize } from './limits.js';
 import type { DecodedImage } from './types.js';
-import { decodeWebpRgba, WasmDecodeError } from './wasmCodecs.js';
+import { decodeWebpRgba, keepChannels, WasmDecodeError } from './wasmCodecs.js';
 
 interface WebpFeatures { width: number; height: number; hasAlpha: boolean; animated: boolean }
 
@@ -55,15 +55,6 @@ export async function decodeWebp(bytes: Uint8Array, source: string): Promise<Dec
   if (rgba.width !== features.width || rgba.height !== features.height) {
     throw invalidImage(source, `corrupt WebP: decoder gave ${rgba.width}x${rgba.height}, header says ${features.width}x${features.height}`);
   }
-  const n = rgba.width * rgba.height;
-  if (features.hasAlpha) {
-    return { mode: 'RGBA', width: rgba.width, height: rgba.height, data: new Uint8Array(rgba.data.buffer, rgba.data.byteOffset, n * 4).slice(), format: 'webp' };
-  }
-  const data = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    data[3 * i] = rgba.data[4 * i]!;
-    data[3 * i + 1] = rgba.data[4 * i + 1]!;
-    data[3 * i + 2] = rgba.data[4 * i + 2]!;
-  }
-  return { mode: 'RGB', width: rgba.width, height: rgba.height, data, format: 'webp' };
+  const mode = features.hasAlpha ? 'RGBA' : 'RGB';
+  return { mode, width: rgba.width, height: rgba.height, data: keepChannels(rgba, features.hasAlpha ? 4 : 3), format: 'webp' };
 }

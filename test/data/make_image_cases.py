@@ -155,6 +155,11 @@ def main():
     base.save(os.path.join(HERE, 'jpeg_rgb422_47x35.jpg'.replace('47x35', '48x36')), quality=70, subsampling=1)
     cases.append(('jpeg_rgb422_48x36.jpg', '4:2:2 JPEG'))
 
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display; Pillow's Image.open ignores it
+    base.save(os.path.join(HERE, 'jpeg_exif_orientation6_48x36.jpg'), quality=85, exif=exif.tobytes())
+    cases.append(('jpeg_exif_orientation6_48x36.jpg', 'EXIF Orientation=6 is not applied (stays 48x36)'))
+
     rgba = base.copy()
     rgba.putalpha(Image.linear_gradient('L').resize((48, 36)))
     rgba.save(os.path.join(HERE, 'webp_lossless_rgba_48x36.webp'), lossless=True)
