@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, createReadStream, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -103,10 +103,13 @@ function oneChunk(bytes: Uint8Array): () => Uint8Array | null {
   return () => { if (done) return null; done = true; return bytes; };
 }
 
+/** copy: a streamed read+write; copy-fsync: the same plus fsync, as the converter's atomic write does. */
+type Mode = 'convert' | 'copy' | 'copy-fsync';
+
 interface ChildResult { seconds: number; maxRssMiB: number; baseRssMiB: number }
 
 /** Runs one job in a fresh process and returns its timing and memory. */
-function child(mode: 'convert' | 'copy', input: string, output: string): ChildResult {
+function child(mode: Mode, input: string, output: string): ChildResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, input, output], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ChildResult;
@@ -117,6 +120,7 @@ async function runChild(mode: string, input: string, output: string): Promise<vo
   const t0 = performance.now();
   if (mode === 'convert') await convertCheckpoint(input, output);
   else await pipeline(createReadStream(input), createWriteStream(output));
+  if (mode === 'copy-fsync') { const fd = openSync(output, 'r+'); fsyncSync(fd); closeSync(fd); }
   const seconds = (performance.now() - t0) / 1000;
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify({ seconds, maxRssMiB, baseRssMiB }));
@@ -134,8 +138,11 @@ async function mainBench(): Promise<void> {
     console.log(`generated ${count} tensors, ${(size / 1e9).toFixed(3)} GB in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
     const convert: ChildResult[] = [];
     const copy: ChildResult[] = [];
+    const copySynced: ChildResult[] = [];
     for (let i = 0; i < RUNS; i++) {
       copy.push(child('copy', input, join(dir, 'copy.bin')));
+      rmSync(join(dir, 'copy.bin'));
+      copySynced.push(child('copy-fsync', input, join(dir, 'copy.bin')));
       rmSync(join(dir, 'copy.bin'));
       convert.push(child('convert', input, join(dir, 'out.safetensors')));
       rmSync(join(dir, 'out.safetensors'));
@@ -143,13 +150,14 @@ async function mainBench(): Promise<void> {
     const med = (xs: ChildResult[], f: (r: ChildResult) => number) => median(xs.map(f));
     const line = (name: string, xs: ChildResult[]) => {
       const s = med(xs, (r) => r.seconds);
-      console.log(`${name.padEnd(8)} median ${s.toFixed(2)} s (${(size / MiB / s).toFixed(0)} MiB/s) over ${RUNS} runs [${xs.map((r) => r.seconds.toFixed(2)).join(', ')}], `
+      console.log(`${name.padEnd(10)} median ${s.toFixed(2)} s (${(size / MiB / s).toFixed(0)} MiB/s) over ${RUNS} runs [${xs.map((r) => r.seconds.toFixed(2)).join(', ')}], `
         + `peak RSS ${med(xs, (r) => r.maxRssMiB).toFixed(0)} MiB (process start ${med(xs, (r) => r.baseRssMiB).toFixed(0)} MiB, extra ${med(xs, (r) => r.maxRssMiB - r.baseRssMiB).toFixed(0)} MiB)`);
       return s;
     };
     const tCopy = line('copy', copy);
+    const tCopySynced = line('copy+fsync', copySynced);
     const tConvert = line('convert', convert);
-    console.log(`ratio convert / plain copy: ${(tConvert / tCopy).toFixed(2)}x`);
+    console.log(`ratio convert / plain copy: ${(tConvert / tCopy).toFixed(2)}x; convert / copy+fsync: ${(tConvert / tCopySynced).toFixed(2)}x`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
