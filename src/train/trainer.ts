@@ -117,7 +117,9 @@ function pairLoss(d: number): number {
 }
 
 function evaluate(layers: readonly LinearTensors[], table: FeatureTable): SplitMetrics {
-  const rewards = tf.tidy(() => rawRewards(collapseHead(layers), table.matrix)).dataSync() as Float32Array;
+  const rewardsTensor = tf.tidy(() => rawRewards(collapseHead(layers), table.matrix));
+  const rewards = rewardsTensor.dataSync() as Float32Array;
+  rewardsTensor.dispose();
   const perRecord = table.records.map((rec, i) => rewards.subarray(table.offsets[i]!, table.offsets[i]! + rec.features.length));
   let loss = 0;
   table.pairs.forEach((pairs, i) => {
@@ -165,7 +167,8 @@ function trainStep(
   const { value, grads } = tf.variableGrads(() => {
     const rewards = rawRewards(collapseHead(layers), tf.gather(table.matrix, idx.rows));
     const margin = tf.sub(tf.gather(rewards, idx.better), tf.gather(rewards, idx.worse));
-    return tf.neg(tf.logSigmoid(margin)).mean() as tf.Scalar;
+    // -log σ(m) = softplus(-m); tf.logSigmoid's gradient fails inside variableGrads (tfjs 4.22).
+    return tf.softplus(tf.neg(margin)).mean() as tf.Scalar;
   }, trainable);
   const decayed = weightDecay === 0 ? grads : tf.tidy(() => {
     const out: tf.NamedTensorMap = {};
@@ -204,8 +207,11 @@ export function trainHead(
     for (let l = 0; l < nLayers; l++) {
       const [w, b] = [specs[2 * l]!, specs[2 * l + 1]!];
       const trainable = l >= nLayers - opts.trainableLayers;
-      const weight = tf.variable(tf.tensor2d(base.get(w.key)!, w.shape as [number, number]), trainable);
-      const bias = tf.variable(tf.tensor1d(base.get(b.key)!), trainable);
+      const weightInit = tf.tensor2d(base.get(w.key)!, w.shape as [number, number]);
+      const biasInit = tf.tensor1d(base.get(b.key)!);
+      const weight = tf.variable(weightInit, trainable);
+      const bias = tf.variable(biasInit, trainable);
+      tf.dispose([weightInit, biasInit]);
       variables.push(weight, bias);
       layers.push({ weight: weight as tf.Variable<tf.Rank.R2>, bias: bias as tf.Variable<tf.Rank.R1> });
     }

@@ -1,0 +1,228 @@
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { InputError, WeightsError } from '../src/errors.js';
+import { IMAGEREWARD_V1, IMAGEREWARD_V1_MED, type ImageRewardConfig } from '../src/model/config.js';
+import { applyHead } from '../src/model/head.js';
+import { headKeySpecs, readHeadFile, writeHeadFile, type HeadWeights } from '../src/train/head-file.js';
+import { collapseHead, rawRewards, type LinearTensors } from '../src/train/linear-head.js';
+import { SeededRandom } from '../src/train/random.js';
+import { splitRecords, trainHead, type TrainingRecord } from '../src/train/trainer.js';
+import { writeSafetensors } from '../src/weights/safetensors.js';
+
+/** A head for hidden size 64 (the tiny model's width) with the real layer sizes. */
+const CONFIG: ImageRewardConfig = { ...IMAGEREWARD_V1, med: { ...IMAGEREWARD_V1_MED, hiddenSize: 64 } };
+const H = 64;
+
+function gaussian(rng: SeededRandom): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+function randomHead(seed: number): Map<string, Float32Array> {
+  const rng = new SeededRandom(seed);
+  const out = new Map<string, Float32Array>();
+  for (const s of headKeySpecs(CONFIG)) {
+    const fanIn = s.shape.length === 2 ? s.shape[1]! : 16;
+    out.set(s.key, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => gaussian(rng) / Math.sqrt(fanIn)));
+  }
+  return out;
+}
+
+/** Records whose human ranking follows a hidden linear preference `direction`·x (1 = best). */
+function syntheticRecords(n: number, perRecord: number, direction: Float32Array, seed: number): TrainingRecord[] {
+  const rng = new SeededRandom(seed);
+  return Array.from({ length: n }, () => {
+    const features = Array.from({ length: perRecord }, () => Float32Array.from({ length: H }, () => gaussian(rng)));
+    const taste = features.map((f) => f.reduce((a, v, i) => a + v * direction[i]!, 0));
+    const order = taste.map((_, i) => i).sort((a, b) => taste[b]! - taste[a]!);
+    const ranking = new Array<number>(perRecord);
+    order.forEach((i, pos) => { ranking[i] = pos + 1; });
+    return { ranking, features };
+  });
+}
+
+/** Layer-by-layer raw head output in float64, straight from the checkpoint layout (y = x Wᵀ + b). */
+function referenceRaw(weights: HeadWeights, x: Float32Array): number {
+  let h = Array.from(x);
+  for (const i of CONFIG.head.layerIndices) {
+    const w = weights.get(`mlp.layers.${i}.weight`)!;
+    const b = weights.get(`mlp.layers.${i}.bias`)!;
+    h = Array.from(b, (bias, o) => h.reduce((acc, v, k) => acc + v * w[o * h.length + k]!, bias));
+  }
+  return h[0]!;
+}
+
+function layerTensors(weights: HeadWeights): LinearTensors[] {
+  return headKeySpecs(CONFIG).filter((s) => s.key.endsWith('.weight')).map((s) => ({
+    weight: tf.tensor2d(weights.get(s.key)!, s.shape as [number, number]),
+    bias: tf.tensor1d(weights.get(s.key.replace(/weight$/, 'bias'))!),
+  }));
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+describe('train: head training on synthetic features', () => {
+  const direction = Float32Array.from({ length: H }, (_, i) => Math.sin(i + 1));
+  const train = syntheticRecords(40, 5, direction, 1);
+  const validation = syntheticRecords(10, 5, direction, 2);
+  const base = randomHead(7);
+  const options = { learningRate: 1e-3, epochs: 15, batchSize: 8, seed: 3 };
+
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('collapses the head into the same function as the layer-by-layer MLP (and the model head)', () => {
+    const x = syntheticRecords(1, 6, direction, 9)[0]!.features;
+    const layers = layerTensors(base);
+    const head = collapseHead(layers);
+    const X = tf.tensor2d(Float32Array.from(x.flatMap((f) => Array.from(f))), [x.length, H]);
+    const collapsed = rawRewards(head, X).dataSync();
+    const reference = x.map((f) => referenceRaw(base, f));
+    expect(maxAbsDiff(collapsed, reference)).to.be.lessThan(1e-5);
+    // src/model/head.ts applyHead takes [in, out] weights and normalises.
+    const params: Record<string, tf.Tensor> = {};
+    for (const [key, data] of base) {
+      const spec = headKeySpecs(CONFIG).find((s) => s.key === key)!;
+      params[key] = spec.shape.length === 2 ? tf.tensor2d(data, spec.shape as [number, number]).transpose() : tf.tensor1d(data);
+    }
+    const normalized = applyHead(params, X, CONFIG.head).dataSync();
+    const expected = reference.map((r) => (r - CONFIG.head.rewardMean) / CONFIG.head.rewardStd);
+    expect(maxAbsDiff(normalized, expected)).to.be.lessThan(1e-5);
+    tf.dispose([X, head.weight, head.bias, ...layers.flatMap((l) => [l.weight, l.bias]), ...Object.values(params)]);
+  });
+
+  it('gives the same gradients as autograd through the layer-by-layer head', () => {
+    const x = tf.tensor2d(Float32Array.from(train[0]!.features.flatMap((f) => Array.from(f))), [5, H]);
+    const layers = layerTensors(base);
+    const vars = layers.flatMap((l) => [l.weight, l.bias]);
+    const layered = (): tf.Scalar => {
+      let h: tf.Tensor2D = x;
+      for (const l of layers) h = tf.matMul(h, l.weight, false, true).add(l.bias);
+      return tf.sum(tf.mul(h.reshape([-1]), tf.range(1, 6))) as tf.Scalar;
+    };
+    const collapsed = (): tf.Scalar => tf.sum(tf.mul(rawRewards(collapseHead(layers), x), tf.range(1, 6))) as tf.Scalar;
+    const g1 = tf.grads(() => layered())(vars);
+    const g2 = tf.grads(() => collapsed())(vars);
+    g1.forEach((g, i) => {
+      const scale = g.abs().max().dataSync()[0]!;
+      expect(maxAbsDiff(g.dataSync(), g2[i]!.dataSync()) / scale, `param ${i}`).to.be.lessThan(1e-4);
+    });
+    tf.dispose([x, ...vars, ...g1, ...g2]);
+  });
+
+  it('learns a ranking it is shown: accuracy from ~chance to >= 0.9, validation too', () => {
+    const before = tf.memory().numTensors;
+    const result = trainHead(base, CONFIG, train, validation, options);
+    const first = result.history[0]!;
+    const best = result.history[result.bestEpoch]!;
+    expect(first.train.pairs).to.equal(40 * 10);
+    expect(first.train.accuracy).to.be.lessThan(0.75);
+    expect(best.train.accuracy).to.be.at.least(0.9);
+    expect(best.validation!.accuracy).to.be.at.least(0.85);
+    expect(best.train.loss).to.be.lessThan(first.train.loss);
+    expect(result.bestEpoch).to.be.greaterThan(0);
+    // The kept weights are those of the best epoch: re-evaluate them independently.
+    const rewards = train.map((r) => r.features.map((f) => referenceRaw(result.weights, f)));
+    let correct = 0;
+    train.forEach((r, i) => {
+      for (let a = 0; a < 5; a++) for (let b = 0; b < 5; b++) if (r.ranking[a]! < r.ranking[b]! && rewards[i]![a]! > rewards[i]![b]!) correct++;
+    });
+    expect(correct).to.equal(best.train.correct);
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('is deterministic for a seed, and the seed matters', () => {
+    const a = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
+    const b = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
+    const c = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, seed: 4 });
+    for (const [key, w] of a.weights) expect(Array.from(b.weights.get(key)!), key).to.deep.equal(Array.from(w));
+    expect(maxAbsDiff(a.weights.get('mlp.layers.0.weight')!, c.weights.get('mlp.layers.0.weight')!)).to.be.greaterThan(0);
+    expect(a.bestEpoch).to.equal(2);
+  });
+
+  it('freezes all but the last k layers', () => {
+    const result = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, trainableLayers: 2 });
+    for (const s of headKeySpecs(CONFIG)) {
+      const layer = Number(/mlp\.layers\.(\d+)\./.exec(s.key)![1]);
+      const same = maxAbsDiff(result.weights.get(s.key)!, base.get(s.key)!) === 0;
+      expect(same, s.key).to.equal(layer < 6);
+    }
+  });
+
+  it('applies weight decay as torch Adam does (shrinks the weights)', () => {
+    const plain = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3 });
+    const decayed = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3, weightDecay: 5 });
+    const norm = (w: Float32Array) => Math.sqrt(w.reduce((a, v) => a + v * v, 0));
+    const key = 'mlp.layers.2.weight';
+    expect(norm(decayed.weights.get(key)!)).to.be.lessThan(norm(plain.weights.get(key)!) * 0.98);
+  });
+
+  it('stops early and keeps the best epoch when validation stops improving', () => {
+    // Validation preferences opposite to the training ones: the validation loss rises from the start.
+    const opposite = syntheticRecords(10, 5, direction.map((v) => -v), 2);
+    const result = trainHead(base, CONFIG, train, opposite, { ...options, epochs: 20, patience: 2 });
+    expect(result.stoppedEarly).to.equal(true);
+    expect(result.history.length).to.be.lessThan(21);
+    const losses = result.history.map((m) => m.validation!.loss);
+    expect(losses[result.bestEpoch]).to.equal(Math.min(...losses));
+    expect(result.history.length - 1 - result.bestEpoch).to.equal(2);
+  });
+
+  it('rejects bad options and inputs', () => {
+    expect(() => trainHead(base, CONFIG, train, undefined, { learningRate: 0 })).to.throw(InputError, /learning rate/);
+    expect(() => trainHead(base, CONFIG, train, undefined, { trainableLayers: 6 })).to.throw(InputError, /1\.\.5/);
+    expect(() => trainHead(base, CONFIG, [{ ranking: [1, 1], features: train[0]!.features.slice(0, 2) }], undefined, {}))
+      .to.throw(InputError, /no pair/);
+    expect(() => trainHead(base, CONFIG, [{ ranking: [1, 2], features: [new Float32Array(3), new Float32Array(3)] }], undefined, {}))
+      .to.throw(InputError, /hidden size is 64/);
+    const broken = new Map(base);
+    broken.delete('mlp.layers.7.bias');
+    expect(() => trainHead(broken, CONFIG, train, undefined, {})).to.throw(WeightsError, /missing head tensor mlp\.layers\.7\.bias/);
+  });
+
+  it('splits records deterministically', () => {
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    const a = splitRecords(items, 0.25, 1);
+    expect(a.validation).to.have.length(5);
+    expect([...a.train, ...a.validation].sort((x, y) => x - y)).to.deep.equal(items);
+    expect(splitRecords(items, 0.25, 1)).to.deep.equal(a);
+    expect(splitRecords(items, 0.25, 2)).to.not.deep.equal(a);
+    expect(() => splitRecords(items, 1, 1)).to.throw(InputError);
+  });
+});
+
+describe('train: head files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'headfile-'));
+  const base = randomHead(11);
+
+  it('round-trips weights and metadata, same keys and order as the checkpoint', async () => {
+    const path = join(dir, 'head.safetensors');
+    await writeHeadFile(path, base, CONFIG, { imagereward_train: '{"epochs":3}' });
+    const { weights, metadata } = readHeadFile(path, CONFIG);
+    expect([...weights.keys()]).to.deep.equal(headKeySpecs(CONFIG).map((s) => s.key));
+    for (const [k, v] of base) expect(Array.from(weights.get(k)!)).to.deep.equal(Array.from(v));
+    expect(metadata).to.deep.equal({ format: 'pt', imagereward_train: '{"epochs":3}' });
+    expect(readdirSync(dir)).to.deep.equal(['head.safetensors']);
+  });
+
+  it('rejects foreign keys, wrong shapes, missing keys and non-finite values, naming the file', async () => {
+    const entries = headKeySpecs(CONFIG).map((s) => ({ name: s.key, dtype: 'F32' as const, shape: s.shape, data: base.get(s.key)! }));
+    const cases: [string, typeof entries, RegExp][] = [
+      ['extra.safetensors', [...entries, { name: 'blip.text_proj.bias', dtype: 'F32', shape: [1], data: new Float32Array(1) }], /extra\.safetensors: not a head tensor: blip\.text_proj\.bias/],
+      ['shape.safetensors', entries.map((e) => (e.name === 'mlp.layers.0.weight' ? { ...e, shape: [64, 1024] } : e)), /mlp\.layers\.0\.weight has shape \[64,1024\], the model needs \[1024,64\]/],
+      ['missing.safetensors', entries.slice(1), /missing head tensor mlp\.layers\.0\.weight/],
+      ['nan.safetensors', entries.map((e) => (e.name === 'mlp.layers.7.bias' ? { ...e, data: Float32Array.of(NaN) } : e)), /mlp\.layers\.7\.bias has a non-finite value/],
+    ];
+    for (const [name, list, pattern] of cases) {
+      await writeSafetensors(join(dir, name), list);
+      expect(() => readHeadFile(join(dir, name), CONFIG), name).to.throw(WeightsError, pattern);
+    }
+  });
+});
