@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ImageReward, InputError, FileError, ConfigError } from '../src/index.js';
+import { ImageReward, InputError, FileError, ConfigError, WeightsError, IMAGEREWARD_V1_HEAD } from '../src/index.js';
+import { writeHeadFile } from '../src/train/head-file.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { GOLDEN_FILES, goldenValues, maxAbsDiff, readGolden, type Golden } from './helpers/golden.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
@@ -139,6 +140,21 @@ describe(`ImageReward API (tiny model, ${BACKEND})`, () => {
     }
   });
 
+  it('leaves no tensor behind (score, scoreMany, features, intermediates, and a failing call)', async () => {
+    const before = tf.memory().numTensors;
+    await model.rank(golden.prompts[0]!.text, [images[0]!, images[1]!, images[0]!]);
+    await model.scoreMany(['a', 'b'], [images[0]!, images[0]!]);
+    await model.features('a', [images[1]!]);
+    await model.intermediates('a', images[1]!, { attentions: true });
+    await rejection(model.score('a', [images[0]!, '/nonexistent.png']));
+    const small = await loadTiny(undefined, { batchSize: 1 });
+    const afterLoad = tf.memory().numTensors;
+    await rejection(small.score('a', [images[0]!, '/nonexistent.png'])); // fails in the second encoder batch
+    expect(tf.memory().numTensors).to.equal(afterLoad);
+    small.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
   describe('rejects bad input with InputError', () => {
     it('empty image list, empty prompt list, mismatched lengths', async () => {
       for (const [p, msg] of [
@@ -188,7 +204,7 @@ describe('ImageReward.load: model sources', () => {
   let workDir: string;
 
   before(function () {
-    requireFixtures(this, ...TINY, 'tiny/tiny.pt', ...GOLDEN_FILES, 'images/1.webp');
+    requireFixtures(this, ...TINY, 'tiny/tiny.pt', ...GOLDEN_FILES, 'images/1.webp', 'images/2.webp');
   });
 
   beforeEach(() => {
@@ -258,6 +274,29 @@ describe('ImageReward.load: model sources', () => {
     const err2 = await rejection(loadTiny(undefined, { cacheDir, medConfig: join(workDir, 'small.json') }));
     expect(err2).to.be.instanceOf(ConfigError);
     expect(err2.message).to.contain('has 30524 tokens but the model embeds only 1000');
+  });
+
+  it('overlays a head-only file (--head) on the base model', async () => {
+    const base = readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors;
+    const head = new Map<string, Float32Array>();
+    for (const [name, t] of base) if (name.startsWith('mlp.layers.')) head.set(name, Float32Array.from(t.data as Float32Array));
+    head.set('mlp.layers.7.weight', new Float32Array(16));
+    head.set('mlp.layers.7.bias', Float32Array.of(1.5));
+    const headPath = join(workDir, 'head.safetensors');
+    const plain = await loadTiny(undefined, { cacheDir });
+    await writeHeadFile(headPath, head, plain.config, {});
+    plain.dispose();
+    const model = await loadTiny(undefined, { cacheDir, head: headPath });
+    const rewards = await model.score('a cat', [fixturePath('images/1.webp'), fixturePath('images/2.webp')]);
+    model.dispose();
+    expect(model.description.head).to.equal(headPath);
+    const expected = (1.5 - IMAGEREWARD_V1_HEAD.rewardMean) / IMAGEREWARD_V1_HEAD.rewardStd;
+    for (const r of rewards) expect(Math.abs(r - expected)).to.be.at.most(1e-6);
+    const notHead = join(workDir, 'not-head.safetensors');
+    symlinkSync(fixturePath('tiny/tiny.safetensors'), notHead);
+    const err = await rejection(loadTiny(undefined, { cacheDir, head: notHead }));
+    expect(err).to.be.instanceOf(WeightsError);
+    expect(err.message).to.contain('not a head tensor');
   });
 
   it('"ImageReward-v1.0" downloads the hub files once, converts once, then works offline', async () => {

@@ -254,10 +254,14 @@ export class ImageReward {
         for (let i = 0; i < batch.length; i++) pixels.set((await loadImage(batch[i]!, size, start + i)).pixels, i * plane);
         chunks.push(tf.tidy(() => this.model.encodeImages(tf.tensor4d(pixels, [batch.length, 3, size, size]))));
       }
-      return chunks.length === 1 ? chunks[0]! : tf.concat(chunks, 0);
-    } finally {
-      if (chunks.length > 1) tf.dispose(chunks);
+    } catch (err) {
+      tf.dispose(chunks);
+      throw err;
     }
+    if (chunks.length === 1) return chunks[0]!;
+    const all = tf.concat(chunks, 0);
+    tf.dispose(chunks);
+    return all;
   }
 }
 
