@@ -77,16 +77,16 @@ export class ImageRewardModel {
 
   /** Rewards [N] for N (prompt, image) pairs in one forward; differentiable w.r.t. pixels. */
   scoreTensor(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D): tf.Tensor1D {
-    const embeds = this.encodeImages(pixels);
+    this.checkPixels(pixels);
+    checkTokens(inputIds, attentionMask, pixels.shape[0], this.config.med.maxPositionEmbeddings);
+    const embeds = vitForward(pixels, this.vit, this.config.vit);
+    let cls: tf.Tensor2D | undefined;
     try {
-      const cls = this.features(inputIds, attentionMask, embeds);
-      try {
-        return this.rewardFromFeatures(cls);
-      } finally {
-        cls.dispose();
-      }
+      cls = this.featuresRecorded(inputIds, attentionMask, embeds);
+      return this.rewardFromFeatures(cls);
     } finally {
       embeds.dispose();
+      cls?.dispose();
     }
   }
 
@@ -98,26 +98,31 @@ export class ImageRewardModel {
    */
   forwardIntermediates(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D, opts: IntermediateOptions = {}): Map<string, tf.Tensor> {
     this.checkPixels(pixels);
+    checkTokens(inputIds, attentionMask, pixels.shape[0], this.config.med.maxPositionEmbeddings);
     const out = new Map<string, tf.Tensor>();
     const record: Recorder = (name, t) => {
       if (!opts.attentions && name.startsWith('attn.')) return;
       out.set(name, tf.keep(t.clone()));
     };
+    let embeds: tf.Tensor3D | undefined;
+    let cls: tf.Tensor2D | undefined;
     try {
-      const embeds = vitForward(pixels, this.vit, this.config.vit, record);
-      const cls = this.featuresRecorded(inputIds, attentionMask, embeds, record);
-      embeds.dispose();
+      embeds = vitForward(pixels, this.vit, this.config.vit, record);
+      cls = this.featuresRecorded(inputIds, attentionMask, embeds, record);
       record('cls', cls);
+      const features = cls;
       tf.tidy(() => {
-        const outputs = applyHeadLayers(this.head, cls, this.config.head);
+        const outputs = applyHeadLayers(this.head, features, this.config.head);
         outputs.forEach((o, j) => record(`mlp.layers.${this.config.head.layerIndices[j]}`, o));
         record('reward', normalizeReward(outputs[outputs.length - 1]!, this.config.head));
       });
-      cls.dispose();
       return out;
     } catch (err) {
       for (const t of out.values()) t.dispose();
       throw err;
+    } finally {
+      embeds?.dispose();
+      cls?.dispose();
     }
   }
 

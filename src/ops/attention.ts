@@ -5,7 +5,8 @@
  *
  * Written for tfjs-backend-wasm: it runs per batch element and per head with 2D matMuls, because
  * BatchMatMul reaches XNNPACK only for unbatched, untransposed operands. K is transposed once per
- * batch element so that q_h k_h^T is an ordinary product (no transposeB).
+ * batch element so that q_h k_h^T is an ordinary product (no transposeB). Heads are taken with
+ * unstack (wasm Slice copies its whole input per call, ~3 ms per 16 heads; gather is 6x slower).
  */
 import * as tf from '@tensorflow/tfjs';
 
