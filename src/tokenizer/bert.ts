@@ -78,7 +78,7 @@ export class BertTokenizer {
 
   /** Word pieces of `text`, without [CLS]/[SEP] and before truncation (upstream `tokenizer.tokenize`). */
   tokenize(text: string): string[] {
-    return this.pieceIds(checkText(text, 'text')).map((id) => this.vocab.tokens[id]!);
+    return this.pieceIds(checkText(text, 'text'), Infinity).map((id) => this.vocab.tokens[id]!);
   }
 
   /** Ids and attention mask of `text`, exactly `maxLength` long: [CLS] pieces[:maxLength-2] [SEP] [PAD]... */
@@ -95,9 +95,9 @@ export class BertTokenizer {
 
   private encodeChecked(text: string, maxLength: number): Encoding {
     // prepare_for_model: truncate the pieces first ('longest_first' cuts the end), then add specials, then pad.
-    const pieces = this.pieceIds(text).slice(0, maxLength - 2);
+    const pieces = this.pieceIds(text, maxLength - 2).slice(0, maxLength - 2);
     const inputIds = [this.clsId, ...pieces, this.sepId];
-    const attentionMask = inputIds.map(() => 1);
+    const attentionMask = new Array<number>(inputIds.length).fill(1);
     while (inputIds.length < maxLength) {
       inputIds.push(this.padId);
       attentionMask.push(0);
@@ -105,23 +105,28 @@ export class BertTokenizer {
     return { inputIds, attentionMask };
   }
 
-  /** `PreTrainedTokenizer.tokenize()`: split on literal special tokens, BasicTokenizer + WordPiece between them. */
-  private pieceIds(text: string): number[] {
+  /**
+   * `PreTrainedTokenizer.tokenize()`: split on literal special tokens, BasicTokenizer + WordPiece between
+   * them. Pieces come out left to right and never depend on later text, so the work may stop once at least
+   * `limit` are known (encode keeps only maxLength - 2); the result can then be longer than `limit`.
+   */
+  private pieceIds(text: string, limit: number): number[] {
     const ids: number[] = [];
-    const words: string[] = [];
-    const encodeSegment = (segment: string): void => {
-      words.length = 0;
-      basicTokenize(segment, words);
-      for (const word of words) this.wordPiece.encodeWord(word, ids);
-    };
     let start = 0;
     for (const match of text.matchAll(SPECIAL_TOKEN_PATTERN)) {
-      encodeSegment(text.slice(start, match.index));
+      this.encodeSegment(text.slice(start, match.index), ids, limit);
+      if (ids.length >= limit) return ids;
       ids.push(this.specialId(match[0] as SpecialToken));
       start = match.index! + match[0].length;
     }
-    encodeSegment(text.slice(start));
+    this.encodeSegment(text.slice(start), ids, limit);
     return ids;
+  }
+
+  private encodeSegment(segment: string, ids: number[], limit: number): void {
+    const words: string[] = [];
+    basicTokenize(segment, words);
+    for (let w = 0; w < words.length && ids.length < limit; w++) this.wordPiece.encodeWord(words[w]!, ids);
   }
 
   private specialId(token: SpecialToken): number {
