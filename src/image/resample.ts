@@ -79,7 +79,8 @@ function roundUp(f: number): number {
 
 /**
  * ImagingResampleHorizontal_8bpc over the rows [offset, offset + rows). Like Pillow it has one loop
- * per band count; the sums are exact integers (at most ~1.4e9, as in C's int).
+ * per band count. The sums are C `int` arithmetic (|sum| stays below ~1.4e9, so no wrap-around):
+ * Math.imul + `| 0` keeps V8 in int32, about twice as fast as float arithmetic here.
  */
 function horizontal8(src: Plane<Uint8Array>, offset: number, rows: number, xsize: number, c: Coefficients): Uint8Array {
   const { data, width, bands } = src;
@@ -99,20 +100,21 @@ function horizontal8(src: Plane<Uint8Array>, offset: number, rows: number, xsize
         let s0 = half, s1 = half, s2 = half;
         for (let x = 0; x < xmax; x++, p += 3) {
           const k = kk[k0 + x]!;
-          s0 += data[p]! * k; s1 += data[p + 1]! * k; s2 += data[p + 2]! * k;
+          s0 = (s0 + Math.imul(data[p]!, k)) | 0; s1 = (s1 + Math.imul(data[p + 1]!, k)) | 0; s2 = (s2 + Math.imul(data[p + 2]!, k)) | 0;
         }
         out[o++] = clip8(s0); out[o++] = clip8(s1); out[o++] = clip8(s2);
       } else if (bands === 4) {
         let s0 = half, s1 = half, s2 = half, s3 = half;
         for (let x = 0; x < xmax; x++, p += 4) {
           const k = kk[k0 + x]!;
-          s0 += data[p]! * k; s1 += data[p + 1]! * k; s2 += data[p + 2]! * k; s3 += data[p + 3]! * k;
+          s0 = (s0 + Math.imul(data[p]!, k)) | 0; s1 = (s1 + Math.imul(data[p + 1]!, k)) | 0;
+          s2 = (s2 + Math.imul(data[p + 2]!, k)) | 0; s3 = (s3 + Math.imul(data[p + 3]!, k)) | 0;
         }
         out[o++] = clip8(s0); out[o++] = clip8(s1); out[o++] = clip8(s2); out[o++] = clip8(s3);
       } else {
         for (let b = 0; b < bands; b++) {
           let ss = half;
-          for (let x = 0, q = p + b; x < xmax; x++, q += bands) ss += data[q]! * kk[k0 + x]!;
+          for (let x = 0, q = p + b; x < xmax; x++, q += bands) ss = (ss + Math.imul(data[q]!, kk[k0 + x]!)) | 0;
           out[o++] = clip8(ss);
         }
       }
@@ -140,7 +142,7 @@ function vertical8(src: Plane<Uint8Array>, ysize: number, c: Coefficients): Uint
     for (let y = 0; y < ymax; y++) {
       const k = kk[k0 + y]!;
       const base = (ymin + y) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] = acc[i]! + data[base + i]! * k;
+      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i]! + Math.imul(data[base + i]!, k)) | 0;
     }
     const o = yy * rowLen;
     for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]!);
