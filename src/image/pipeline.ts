@@ -1,0 +1,64 @@
+/**
+ * ImageReward's `_transform(size)` on a decoded image: Resize(size, BICUBIC) -> CenterCrop(size) ->
+ * convert('RGB') -> ToTensor -> Normalize(CLIP mean/std), bit-exact with torchvision 0.14 + Pillow 9.4.
+ * No I/O and no Node APIs: usable wherever tfjs runs.
+ */
+import { toRgb } from './convert.js';
+import { resizeLikePillow, type ResampleUsed } from './resize.js';
+import { centerCropBox, cropInterleaved, normalizeToChw, resizedSize } from './transforms.js';
+import { MODE_BANDS, type DecodedImage } from './types.js';
+
+/** The uint8 stage: Resize -> CenterCrop -> convert('RGB'), HWC, before ToTensor. */
+export interface CroppedRgb {
+  rgb: Uint8Array;
+  /** [w, h] after Resize. */
+  resizedSize: [number, number];
+  /** [left, top, right, bottom] of the crop in the resized image. */
+  cropBox: [number, number, number, number];
+  resample: ResampleUsed;
+}
+
+export interface PreprocessedImage {
+  /** NCHW [1, 3, size, size], normalised float32. */
+  pixels: Float32Array;
+  shape: [1, 3, number, number];
+  /** File path, or '<bytes>' / '<raw>'. */
+  source: string;
+  format: 'png' | 'jpeg' | 'webp' | 'raw';
+  /** Pillow mode as opened: 'RGB', 'RGBA', 'L', 'LA', 'P', '1', 'I'. */
+  mode: string;
+  /** As decoded. */
+  width: number;
+  height: number;
+  /** [w, h] after Resize (equal to width/height when no resize happened). */
+  resizedSize: [number, number];
+  /** [left, top, right, bottom] as in images.json. */
+  cropBox: [number, number, number, number];
+  resample: ResampleUsed;
+}
+
+/** Resize (Pillow, torchvision size rule) -> center crop -> convert('RGB') of a decoded image. */
+export function resizeCropRgb(image: DecodedImage, size = 224): CroppedRgb {
+  const [rw, rh] = resizedSize(image.width, image.height, size);
+  const { image: resized, resample } = resizeLikePillow(image, rw, rh);
+  const cropBox = centerCropBox(rw, rh, size);
+  const data = cropInterleaved(resized.data, rw, MODE_BANDS[resized.mode], cropBox);
+  return { rgb: toRgb({ ...resized, width: size, height: size, data }), resizedSize: [rw, rh], cropBox, resample };
+}
+
+/** The whole transform on a decoded image; `source` is carried into the result. */
+export function preprocessDecoded(image: DecodedImage, source: string, size = 224): PreprocessedImage {
+  const { rgb, resizedSize: resized, cropBox, resample } = resizeCropRgb(image, size);
+  return {
+    pixels: normalizeToChw(rgb, size, size),
+    shape: [1, 3, size, size],
+    source,
+    format: image.format,
+    mode: image.mode,
+    width: image.width,
+    height: image.height,
+    resizedSize: resized,
+    cropBox,
+    resample,
+  };
+}

@@ -1,0 +1,20 @@
+/** Raw pixel input (already decoded RGB / RGBA), checked and wrapped as a Pillow-mode image. */
+import { invalidImage } from './errors.js';
+import { checkImageSize } from './limits.js';
+import type { DecodedImage } from './types.js';
+
+/** Raw pixels, row-major, `channels` bytes per pixel (4 = RGBA, resized as Pillow resizes RGBA). */
+export interface RawImage { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels: 3 | 4 }
+
+/** Validates raw pixels (named '<raw>' in errors) and views them as an 'RGB' / 'RGBA' image, without copying. */
+export function rawToDecoded(raw: RawImage): DecodedImage {
+  const source = '<raw>';
+  if (raw.channels !== 3 && raw.channels !== 4) throw invalidImage(source, `raw pixels must have 3 (RGB) or 4 (RGBA) channels, got ${String(raw.channels)}`);
+  checkImageSize(raw.width, raw.height, source);
+  const expected = raw.width * raw.height * raw.channels;
+  if (raw.data.length !== expected) {
+    throw invalidImage(source, `raw pixels: ${raw.data.length} bytes for ${raw.width}x${raw.height}x${raw.channels}, expected ${expected}`);
+  }
+  const data = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length);
+  return { mode: raw.channels === 4 ? 'RGBA' : 'RGB', width: raw.width, height: raw.height, data, format: 'raw' };
+}
