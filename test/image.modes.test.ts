@@ -88,6 +88,27 @@ describe('image transforms', function () {
     expect(raw.pixels).to.deep.equal(normalizeToChw(viaDecoded.rgb, 224, 224));
   });
 
+  it('decodes bytes given as a view into a larger buffer (e.g. a pooled Node Buffer)', async function () {
+    const file = readFileSync(join(dataDir, 'jpeg_rgb422_48x36.jpg'));
+    const big = new Uint8Array(file.length + 100);
+    big.set(file, 37);
+    const viaView = await decodeImage(big.subarray(37, 37 + file.length), 'view.jpg');
+    expect(sha256(viaView.data as Uint8Array)).to.equal(cases.find((c) => c.file === 'jpeg_rgb422_48x36.jpg')!.decoded_sha256);
+  });
+
+  it('keeps concurrent decodes apart (a truncated JPEG among good ones fails alone)', async function () {
+    const names = ['jpeg_gray_48x36.jpg', 'jpeg_rgb422_48x36.jpg', 'jpeg_rgb444_progressive_48x36.jpg'];
+    const files = names.map((n) => readFileSync(join(dataDir, n)));
+    const truncated = files[1]!.subarray(0, files[1]!.length - 300);
+    const results = await Promise.allSettled([...files.map((f, i) => decodeImage(f, names[i])), decodeImage(truncated, 'cut.jpg')]);
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    names.forEach((n, i) => {
+      const img = (results[i] as PromiseFulfilledResult<Awaited<ReturnType<typeof decodeImage>>>).value;
+      expect(sha256(img.data as Uint8Array), n).to.equal(cases.find((c) => c.file === n)!.decoded_sha256);
+    });
+    expect(String((results[3] as PromiseRejectedResult).reason)).to.match(/cut\.jpg: truncated JPEG/);
+  });
+
   it('honours another output size', async function () {
     const pre = await preprocessImage(join(dataDir, 'jpeg_gray_48x36.jpg'), { size: 32 });
     expect(pre.shape).to.deep.equal([1, 3, 32, 32]);
