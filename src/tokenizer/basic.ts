@@ -16,11 +16,12 @@ export function basicTokenize(text: string, out: string[]): void {
   // control, whitespace or CJK character (checked for every code point of Unicode 14), so cleaning first
   // gives the same text, and it keeps characters that Python 3.11 drops as unassigned (`Cn`) away from the
   // engine's newer case tables (e.g. U+A7DC, new in Unicode 16, lower-cases to the old U+019B).
-  const cleaned = PRINTABLE_ASCII.test(text) ? text : cleanAndSpaceChineseChars(text);
-  // BasicTokenizer.tokenize() also NFC-normalizes (transformers >= 4.31) and lower-cases each word again:
+  const ascii = PRINTABLE_ASCII.test(text);
+  const cleaned = ascii ? text : cleanAndSpaceChineseChars(text);
+  // BasicTokenizer.tokenize() also NFC-normalizes (since transformers PR #22280, 2023) and lower-cases each word again:
   // both are no-ops here, since the text is already lower-case and `_run_strip_accents` applies NFD.
   for (const word of lowerLikePython(cleaned).split(' ')) {
-    if (word.length > 0) splitOnPunctuation(stripAccents(word), out);
+    if (word.length > 0) splitOnPunctuation(ascii ? word : stripAccents(word), out);
   }
 }
 

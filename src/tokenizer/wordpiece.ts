@@ -19,7 +19,8 @@ export class WordPiece {
   private readonly continuationRoot: number;
   /** Code points of the word being split (a word over 100 code points is never split). */
   private readonly chars = new Int32Array(MAX_INPUT_CHARS_PER_WORD);
-  private readonly found: number[] = [];
+  /** Ids of the pieces found so far; written to the output only when the whole word is covered. */
+  private readonly found = new Int32Array(MAX_INPUT_CHARS_PER_WORD);
 
   constructor(pieceIds: ReadonlyMap<string, number>, private readonly unkId: number) {
     this.trie = new PieceTrie(pieceIds);
@@ -35,7 +36,7 @@ export class WordPiece {
       return;
     }
     const { trie, chars, found } = this;
-    found.length = 0;
+    let count = 0;
     for (let start = 0; start < n; ) {
       let node = start === 0 ? PieceTrie.ROOT : this.continuationRoot;
       let bestEnd = NONE;
@@ -51,10 +52,10 @@ export class WordPiece {
         out.push(this.unkId);
         return;
       }
-      found.push(bestId);
+      found[count++] = bestId;
       start = bestEnd;
     }
-    for (const id of found) out.push(id);
+    for (let k = 0; k < count; k++) out.push(found[k]!);
   }
 
   /** Copies the word's code points into `chars`; returns their count (past 100 only "more than 100"). */
