@@ -30,6 +30,8 @@ export interface TorchCheckpoint {
 /** torch.serialization MAGIC_NUMBER pickled with protocol 2 (PROTO 2, LONG1 10 bytes): the pre-1.6 format. */
 const LEGACY_MAGIC = Uint8Array.of(0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19);
 const ZIP_MAGIC = Uint8Array.of(0x50, 0x4b, 0x03, 0x04);
+/** ImageReward.pt's data.pkl is ~100 KB; refuse to inflate a "pickle" bomb. */
+const MAX_PICKLE_BYTES = 64 * 2 ** 20;
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array, at = 0): boolean {
   return prefix.every((b, i) => bytes[at + i] === b);
@@ -147,7 +149,10 @@ export function openTorchCheckpoint(path: string): TorchCheckpoint {
   const zip = ZipArchive.open(path);
   try {
     const prefix = findPickle(zip);
-    const tensors = readStateDictPickle(zip.read(`${prefix}/data.pkl`), `${path}: ${prefix}/data.pkl`);
+    const pickleName = `${prefix}/data.pkl`;
+    const pickleSize = zip.entries.get(pickleName)!.size;
+    if (pickleSize > MAX_PICKLE_BYTES) throw invalid(`${path}: ${pickleName} is ${pickleSize} bytes; a state_dict pickle is far smaller (limit ${MAX_PICKLE_BYTES})`);
+    const tensors = readStateDictPickle(zip.read(pickleName), `${path}: ${pickleName}`);
     return new ZipCheckpoint(path, zip, prefix, tensors);
   } catch (err) {
     zip.close();

@@ -57,6 +57,7 @@ const REFUSED_OPCODES: Readonly<Record<number, string>> = {
 };
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_LONG_BYTES = 64;
 
 /** Python ints: a JS number when exactly representable, a bigint otherwise. */
 function pyInt(v: bigint): number | bigint {
@@ -172,9 +173,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
       case 0x4b: stack.push(u8()); break; // BININT1
       case 0x4d: stack.push(u16()); break; // BININT2
       case 0x8a: stack.push(pyInt(signedLE(take(u8())))); break; // LONG1
-      case 0x8b: { // LONG4
+      case 0x8b: { // LONG4: state_dicts hold small ints; a huge one would only cost quadratic time
         const n = i32();
-        if (n < 0) fail('negative LONG4 length');
+        if (n < 0 || n > MAX_LONG_BYTES) fail(`LONG4 integer of ${n} bytes is out of range for a state_dict`);
         stack.push(pyInt(signedLE(take(n))));
         break;
       }

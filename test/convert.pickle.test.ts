@@ -80,6 +80,7 @@ describe('convert: restricted unpickler and torch checkpoint reader', () => {
       const full = stateDictPickle([W]);
       rejects(archive(full.subarray(0, full.length - 5), { 0: W_DATA }), 'CHECKPOINT_INVALID', /pickle data is truncated|no MARK/);
       rejects(archive(new PickleWriter().proto(2).int(5).stop().bytes()), 'CHECKPOINT_INVALID', /is a number, not a state_dict/);
+      rejects(archive(new PickleWriter().proto(2).op(0x8b, 0, 0, 0, 0x10).stop().bytes()), 'CHECKPOINT_INVALID', /LONG4 integer of 268435456 bytes is out of range/);
       rejects(archive(new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setitem().stop().bytes()), 'CHECKPOINT_INVALID', /not tensors: epoch \(number\)/);
     });
 
