@@ -143,6 +143,10 @@ def main():
     png('png_p4_31x23.png', 31, 23, 4, 3, pixels=[[(rng.randint(0, 15),) for x in range(31)] for y in range(23)],
         plte=[rng.randint(0, 255) for _ in range(48)], note="4-bit palette, NEAREST")
     png('png_p1_2x1.png', 2, 1, 1, 3, pixels=[[(0,), (1,)]], plte=[255, 0, 0, 0, 0, 255], note="1-bit palette, 2x1 upscale")
+    png('png_p4_500x301.png', 500, 301, 4, 3, pixels=[[(((x // 7) + (y // 5) * 3) % 16,) for x in range(500)] for y in range(301)],
+        plte=[rng.randint(0, 255) for _ in range(48)], note="4-bit palette, NEAREST downscale (accumulated source positions)")
+    png('png_gray1_450x999.png', 450, 999, 1, 0, pixels=[[(((x * y) >> 6) & 1,) for x in range(450)] for y in range(999)],
+        note="1-bit gray, NEAREST downscale of a tall image")
     png('png_rgb8_adam7_1x1.png', 1, 1, 8, 2, True, pixels=[[(17, 99, 230)]], note="1x1 interlaced (6 of 7 passes empty)")
 
     base = Image.new('RGB', (48, 36))
