@@ -81,8 +81,8 @@ export class ImageReward {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${options.batchSize}`);
     const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
-    const backend = await selectBackend({ backend: options.backend, log });
     const source = await resolveModelSource(nameOrPath, { ...options, log });
+    const backend = await selectBackend({ backend: options.backend, log });
     const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath);
     const reader = SafetensorsReader.open(source.weightsPath);
     try {

@@ -48,6 +48,9 @@ interface LinkedHeaders {
 /** A failure worth retrying (the connection, not the content). */
 class TransientError extends Error {}
 
+/** No connection at all (DNS, refused): retrying at once would not help, so it ends the download. */
+class UnreachableError extends Error {}
+
 function unquoteEtag(v: string | null): string | undefined {
   return v ? v.replace(/^W\//, '').replace(/^"|"$/g, '').toLowerCase() : undefined;
 }
@@ -62,7 +65,7 @@ async function request(url: string, offset: number, signal: AbortSignal): Promis
     try {
       res = await fetch(current, { redirect: 'manual', headers, signal });
     } catch (err) {
-      throw new TransientError(`cannot reach ${new URL(current).origin}: ${networkReason(err)}`, { cause: err });
+      throw new UnreachableError(`cannot reach ${new URL(current).origin}: ${networkReason(err)}`, { cause: err });
     }
     // huggingface_hub reads these from the first answer (the redirect) too: file_download.py get_hf_file_metadata.
     const etag = unquoteEtag(res.headers.get('x-linked-etag'));
@@ -119,7 +122,6 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   const idleMs = options.idleTimeoutMs ?? 60_000;
   let linked: LinkedHeaders = {};
   let total: number | undefined;
-  let lastError = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, attempt * (options.retryDelayMs ?? 1000)));
     const abort = new AbortController();
@@ -177,10 +179,11 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       break;
     } catch (err) {
       if (err instanceof DownloadError) throw err;
-      lastError = err instanceof TransientError ? err.message : `connection lost after ${offset} bytes (${networkReason(err)})`;
+      if (err instanceof UnreachableError) fail(`download of ${url} failed: ${err.message}`, err);
+      const reason = err instanceof TransientError ? err.message : `connection lost after ${offset} bytes (${networkReason(err)})`;
       if (attempt === retries) {
         const kept = existsSync(partial) ? ` (${offset} bytes kept in ${partial}; run again to resume)` : '';
-        fail(`download of ${url} failed: ${lastError}${kept}`, err);
+        fail(`download of ${url} failed: ${reason}${kept}`, err);
       }
     } finally {
       clearTimeout(timer);
