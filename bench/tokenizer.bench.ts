@@ -80,7 +80,11 @@ console.log(`${PROMPTS} prompts: ${(words / PROMPTS).toFixed(1)} words, ${(piece
 let sink = 0;
 const baseline: Timing[] = [];
 const encode: Timing[] = [];
+const tokenizeAll: Timing[] = [];
 for (let r = 0; r < REPEATS; r++) {
+  tokenizeAll.push(time(() => {
+    for (const p of prompts) sink += tokenizer.tokenize(p).length;
+  }));
   baseline.push(time(() => {
     for (const p of prompts) sink += p.toLowerCase().split(/\s+/).length;
   }));
@@ -95,6 +99,8 @@ const baseCpu = median(baseline.map((t) => t.cpuMs));
 console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
 console.log(`encodeBatch(${PROMPTS}), median of ${REPEATS}: wall ${wall.toFixed(1)} ms (${((wall * 1000) / PROMPTS).toFixed(1)} us/prompt), ` +
   `cpu ${cpu.toFixed(1)} ms (${((cpu * 1000) / PROMPTS).toFixed(1)} us/prompt); wall runs: ${encode.map((t) => t.wallMs.toFixed(0)).join(', ')} ms`);
+console.log(`tokenize() of every piece (no truncation, no early stop), median: wall ${median(tokenizeAll.map((t) => t.wallMs)).toFixed(1)} ms, ` +
+  `cpu ${median(tokenizeAll.map((t) => t.cpuMs)).toFixed(1)} ms`);
 console.log(`baseline lower+split, median: wall ${baseWall.toFixed(1)} ms, cpu ${baseCpu.toFixed(1)} ms; ` +
   `encode / baseline = ${(wall / baseWall).toFixed(1)}x wall, ${(cpu / baseCpu).toFixed(1)}x cpu`);
 console.log(`budget ${BUDGET_MS} ms: wall ${((100 * wall) / BUDGET_MS).toFixed(0)}%, cpu ${((100 * cpu) / BUDGET_MS).toFixed(0)}% ` +

@@ -18,8 +18,8 @@ export function basicTokenize(text: string, out: string[]): void {
   // engine's newer case tables (e.g. U+A7DC, new in Unicode 16, lower-cases to the old U+019B).
   const ascii = PRINTABLE_ASCII.test(text);
   const cleaned = ascii ? text : cleanAndSpaceChineseChars(text);
-  // BasicTokenizer.tokenize() also NFC-normalizes (since transformers PR #22280, 2023) and lower-cases each word again:
-  // both are no-ops here, since the text is already lower-case and `_run_strip_accents` applies NFD.
+  // BasicTokenizer.tokenize() also NFC-normalizes (since transformers PR #22280, 2023) and lower-cases
+  // each word again: both are no-ops here, as the text is already lower-case and stripAccents applies NFD.
   for (const word of lowerLikePython(cleaned).split(' ')) {
     if (word.length > 0) splitOnPunctuation(ascii ? word : stripAccents(word), out);
   }

@@ -6,7 +6,7 @@
 import { RUN_CLASSES, RUN_STARTS } from './unicode-data.js';
 
 /** The classes of unicode-data.ts: which `unicodedata.category` family a code point belongs to. */
-export const CharClass = {
+const CharClass = {
   Other: 0,
   /** Category C*: Cc, Cf, Cn (unassigned in Unicode 14), Co, Cs. */
   Control: 1,
@@ -19,7 +19,7 @@ export const CharClass = {
   /** Category Mn (what `_run_strip_accents` drops). */
   NonspacingMark: 5,
 } as const;
-export type CharClass = (typeof CharClass)[keyof typeof CharClass];
+type CharClass = (typeof CharClass)[keyof typeof CharClass];
 
 const runStarts = Uint32Array.from(RUN_STARTS);
 const runClasses = Uint8Array.from(RUN_CLASSES, (d) => Number(d));
@@ -31,7 +31,7 @@ for (let r = 0; r < runStarts.length && runStarts[r]! < 0x10000; r++) {
   bmpClasses.fill(runClasses[r]!, runStarts[r]!, Math.min(runStarts[r + 1] ?? 0x10000, 0x10000));
 }
 
-export function charClass(cp: number): CharClass {
+function charClass(cp: number): CharClass {
   if (cp < 0x10000) return bmpClasses[cp]! as CharClass;
   let lo = 0;
   let hi = runStarts.length - 1;

@@ -9,7 +9,7 @@
  */
 
 /** `max_input_chars_per_word` of WordpieceTokenizer. */
-export const MAX_INPUT_CHARS_PER_WORD = 100;
+const MAX_INPUT_CHARS_PER_WORD = 100;
 
 const NONE = -1;
 
