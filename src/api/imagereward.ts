@@ -17,8 +17,8 @@ import { BertTokenizer } from '../tokenizer/index.js';
 import { SafetensorsReader } from '../weights/safetensors.js';
 import { checkImageInput, imageKey, loadImage, type ImageInput } from './imageInput.js';
 import { resolveConfig, type ConfigOrigin } from './modelConfig.js';
-import { resolveModelSource, type ModelSource, type ModelSourceOptions } from './modelSource.js';
 import { headOverlay } from './headOverlay.js';
+import { resolveModelSource, type ModelSource, type ModelSourceOptions } from './modelSource.js';
 
 /** Options of ImageReward.load; `log` (default: stderr; null: quiet) says which backend runs and what is converted. */
 export interface ImageRewardLoadOptions extends ModelSourceOptions {
@@ -90,14 +90,13 @@ export class ImageReward {
       if (tokenizer.vocabSize > config.med.vocabSize) {
         throw new ConfigError(`vocab ${source.vocabPath} has ${tokenizer.vocabSize} tokens but the model embeds only ${config.med.vocabSize} (med_config vocab_size)`);
       }
-      let unexpectedKeys: string[] = [];
       const weights = options.head ? headOverlay(reader, options.head, config) : reader;
-      const model = await ImageRewardModel.fromReader(weights, config, { onUnexpectedKeys: (keys) => { unexpectedKeys = keys; } });
+      const model = ImageRewardModel.fromReader(weights, config);
       const description: ModelDescription = {
         source, configOrigin: origin, config, backend,
         parameterCount: model.parameterCount(),
         storedDtype: storedDtype(reader),
-        unexpectedKeys,
+        unexpectedKeys: model.unexpectedKeys,
         ...(options.head ? { head: options.head } : {}),
       };
       return new ImageReward(model, tokenizer, description, batchSize);
