@@ -4,6 +4,7 @@
  * training config and metrics as JSON strings in `__metadata__`. Such a file overlays the head of a
  * base model (`imagereward ... --head head.safetensors`).
  */
+import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import { checkpointKeys, type KeySpec } from '../model/keys.js';
@@ -83,4 +84,20 @@ export async function writeHeadFile(
     headKeySpecs(config).map((s) => ({ name: s.key, dtype: 'F32' as const, shape: s.shape, data: weights.get(s.key)! })),
     { format: 'pt', ...metadata },
   );
+}
+
+/**
+ * Head weights in checkpoint layout from a model's head params (ImageRewardModel.headParams(), whose
+ * Linear weights are [in, out]): transposes the weights back to [out, in].
+ */
+export function headWeightsFromParams(params: Readonly<Record<string, tf.Tensor>>, config: ImageRewardConfig): HeadWeights {
+  const weights = new Map<string, Float32Array>();
+  for (const spec of headKeySpecs(config)) {
+    const t = params[spec.key];
+    if (!t) throw new WeightsError(`model head params lack ${spec.key}`);
+    const data = tf.tidy(() => (t.rank === 2 ? t.transpose() : t).dataSync() as Float32Array);
+    weights.set(spec.key, Float32Array.from(data));
+  }
+  validateHeadWeights(weights, config, 'model head');
+  return weights;
 }

@@ -1,10 +1,13 @@
 /** Every CLI sub-command, in the order `imagereward --help` lists them. */
 import type { Command } from '../command.js';
 import { convertCommand } from './convert.js';
+import { evalCommand } from './eval.js';
+import { featuresCommand } from './features.js';
 import { infoCommand } from './info.js';
 import { inspectCommand } from './inspect.js';
 import { preprocessCommand } from './preprocess.js';
 import { scoreCommand } from './score.js';
 import { tokenizeCommand } from './tokenize.js';
+import { trainHeadCommand } from './train-head.js';
 
-export const COMMANDS: readonly Command[] = [scoreCommand, inspectCommand, tokenizeCommand, preprocessCommand, infoCommand, convertCommand];
+export const COMMANDS: readonly Command[] = [scoreCommand, inspectCommand, tokenizeCommand, preprocessCommand, infoCommand, convertCommand, featuresCommand, trainHeadCommand, evalCommand];

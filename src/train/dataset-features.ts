@@ -1,0 +1,27 @@
+/** CLS features of a dataset through a loaded ImageReward, with the on-disk cache when a folder is given. */
+import type { ImageReward } from '../api/imagereward.js';
+import type { PreferenceDataset } from './dataset.js';
+import { FeatureCache } from './feature-cache.js';
+import { extractFeatures, type ExtractedFeatures } from './features.js';
+import { featureModelId } from './model-id.js';
+import { progressLogger } from './progress.js';
+
+export interface DatasetFeatures extends ExtractedFeatures {
+  readonly modelId: string;
+}
+
+export async function datasetFeatures(
+  model: ImageReward,
+  dataset: PreferenceDataset,
+  cacheDir: string | undefined,
+  log: (line: string) => void,
+): Promise<DatasetFeatures> {
+  const modelId = featureModelId(model.description.source, model.config);
+  const cache = cacheDir === undefined ? undefined : new FeatureCache(cacheDir, modelId, model.config.med.hiddenSize);
+  const extracted = await extractFeatures(model, dataset, {
+    ...(cache ? { cache } : {}),
+    chunkSize: model.batchSize,
+    onProgress: progressLogger(log),
+  });
+  return { ...extracted, modelId };
+}

@@ -1,0 +1,32 @@
+/** Preference accuracy of a model's rewards over a dataset's features (upstream test.py). */
+import * as tf from '@tensorflow/tfjs';
+import { preferenceAccuracy, type PreferenceAccuracy } from './metric.js';
+import type { TrainingRecord } from './trainer.js';
+
+/** What evaluation needs of a model: ImageRewardModel.rewardFromFeatures. */
+export interface FeatureScorer {
+  rewardFromFeatures(cls: tf.Tensor2D): tf.Tensor1D;
+}
+
+/** Normalised rewards of every generation of every record, from their CLS features. */
+export function rewardsOfRecords(model: FeatureScorer, records: readonly TrainingRecord[]): number[][] {
+  return records.map((record) => {
+    const hidden = record.features[0]?.length ?? 0;
+    const flat = new Float32Array(record.features.length * hidden);
+    record.features.forEach((f, i) => flat.set(f, i * hidden));
+    const rewards = tf.tidy(() => model.rewardFromFeatures(tf.tensor2d(flat, [record.features.length, hidden])));
+    const values = Array.from(rewards.dataSync());
+    rewards.dispose();
+    return values;
+  });
+}
+
+export interface PreferenceEvaluation extends PreferenceAccuracy {
+  /** Per record, the reward of each generation, in dataset order. */
+  readonly rewards: number[][];
+}
+
+export function evaluatePreferences(model: FeatureScorer, records: readonly TrainingRecord[]): PreferenceEvaluation {
+  const rewards = rewardsOfRecords(model, records);
+  return { ...preferenceAccuracy(records.map((r) => r.ranking), rewards), rewards };
+}
