@@ -11,7 +11,7 @@ import { loadWeights, mapSource, type LoadOptions, type WeightSource } from './w
 import { getterOf, type Recorder } from './params.js';
 import { vitForward, vitParams, type VitParams } from './vit.js';
 import { bertForward, bertParams, type BertParams } from './bert.js';
-import { applyHeadLayers, normalizeReward, type HeadParams } from './head.js';
+import { applyHead, applyHeadLayers, normalizeReward, type HeadParams } from './head.js';
 
 export interface IntermediateOptions {
   /** Also return attention probabilities (`attn.*` names). */
@@ -69,10 +69,7 @@ export class ImageRewardModel {
     if (cls.rank !== 2 || cls.shape[1] !== this.config.med.hiddenSize) {
       throw new InputError(`CLS features must be [N, ${this.config.med.hiddenSize}], got [${cls.shape}]`);
     }
-    return tf.tidy(() => {
-      const outputs = applyHeadLayers(this.head, cls, this.config.head);
-      return normalizeReward(outputs[outputs.length - 1]!, this.config.head);
-    });
+    return applyHead(this.head, cls, this.config.head);
   }
 
   /** Rewards [N] for N (prompt, image) pairs in one forward; differentiable w.r.t. pixels. */
