@@ -12,8 +12,11 @@ import { checkpointKeys, type KeySpec } from '../src/model/keys.js';
 import { ImageRewardModel } from '../src/model/imagereward.js';
 import type { WeightSource } from '../src/model/weights.js';
 import type { TensorData } from '../src/weights/safetensors.js';
+import { registerThreadedWasm } from '../src/wasmThreads.js';
 
 const RUNS = 3;
+/** BENCH_WASM_THREADS=2 runs the threaded wasm build (src/wasmThreads.ts); default 1 thread. */
+const THREADS = Number(process.env.BENCH_WASM_THREADS ?? 1);
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
 function prng(seed: number): () => number {
@@ -127,8 +130,9 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
   console.log(machineLine());
+  if (THREADS > 1) registerThreadedWasm(THREADS);
   await selectBackend({ backend: 'wasm', log: null });
-  console.log(`backend: wasm, 1 thread (tfjs ${tf.version_core}); the machine is shared, timings are noisy`);
+  console.log(`backend: wasm, ${THREADS} thread(s) (tfjs ${tf.version_core}); the machine is shared, timings are noisy`);
 
   const timing = { generateMs: 0 };
   let t0 = performance.now();
@@ -175,7 +179,7 @@ async function main(): Promise<void> {
     console.log(
       `batch ${n}: ${(median(totalMs) / n).toFixed(0)} ms/image (median of ${RUNS}: ${median(totalMs).toFixed(0)} ms per forward;` +
       ` ViT ${median(vitMs).toFixed(0)} ms = ${(median(vitMs) / IMAGEREWARD_V1.vit.depth).toFixed(0)} ms/block, text+head ${median(bertMs).toFixed(0)} ms)` +
-      `; process CPU time ${(median(cpuMs) / n).toFixed(0)} ms/image (1 thread: the time on an idle core)` +
+      `; process CPU time ${(median(cpuMs) / n).toFixed(0)} ms/image (with 1 thread: the time on an idle core)` +
       `; ${(flops * n / median(totalMs) / 1e6).toFixed(1)} GFLOP/s = ${((flops * n) / (median(totalMs) * 1e6) / baseline).toFixed(2)} x the matMul baseline;` +
       ` rewards ${Array.from(rewards!, (r) => r.toFixed(3)).join(' ')}`,
     );
