@@ -43,7 +43,7 @@ export interface TrainHeadOptions {
 }
 
 export const DEFAULT_TRAIN_HEAD_OPTIONS: TrainHeadOptions = {
-  learningRate: 1e-4, epochs: 10, batchSize: 64, weightDecay: 0, seed: 1234, trainableLayers: 5, patience: 3,
+  learningRate: 1e-5, epochs: 10, batchSize: 64, weightDecay: 0, seed: 1234, trainableLayers: 5, patience: 3,
 };
 
 export interface SplitMetrics {
@@ -138,23 +138,24 @@ function epochBatches(table: FeatureTable, batchSize: number, rng: SeededRandom)
   return batches;
 }
 
-/** Row indices into the feature matrix and the pairs as positions among those rows. */
-function batchIndices(table: FeatureTable, batch: readonly number[]): { rows: Int32Array; better: Int32Array; worse: Int32Array } {
-  const rows: number[] = [];
+/** Rows of the better and of the worse generation of every pair of the batch's records. */
+function batchPairRows(table: FeatureTable, batch: readonly number[]): { better: Int32Array; worse: Int32Array } {
   const better: number[] = [];
   const worse: number[] = [];
   for (const i of batch) {
-    const base = rows.length;
-    const n = table.records[i]!.features.length;
-    for (let k = 0; k < n; k++) rows.push(table.offsets[i]! + k);
     for (const p of table.pairs[i]!) {
-      better.push(base + p.better);
-      worse.push(base + p.worse);
+      better.push(table.offsets[i]! + p.better);
+      worse.push(table.offsets[i]! + p.worse);
     }
   }
-  return { rows: Int32Array.from(rows), better: Int32Array.from(better), worse: Int32Array.from(worse) };
+  return { better: Int32Array.from(better), worse: Int32Array.from(worse) };
 }
 
+/**
+ * One Adam step on the mean pairwise loss of a batch. The margin r(x_b) - r(x_w) of the linear head
+ * is (x_b - x_w)·weight (the bias cancels), so the feature differences are formed once, outside the
+ * gradient tape (this also keeps Gather, whose gradient wasm lacks, off the tape).
+ */
 function trainStep(
   layers: readonly LinearTensors[],
   trainable: tf.Variable[],
@@ -163,20 +164,25 @@ function trainStep(
   batch: readonly number[],
   weightDecay: number,
 ): void {
-  const idx = batchIndices(table, batch);
+  const rows = batchPairRows(table, batch);
+  const differences = tf.tidy(() => tf.sub(tf.gather(table.matrix, rows.better), tf.gather(table.matrix, rows.worse)) as tf.Tensor2D);
   const { value, grads } = tf.variableGrads(() => {
-    const rewards = rawRewards(collapseHead(layers), tf.gather(table.matrix, idx.rows));
-    const margin = tf.sub(tf.gather(rewards, idx.better), tf.gather(rewards, idx.worse));
+    const margin = tf.matMul(differences, collapseHead(layers).weight, false, true);
     // -log σ(m) = softplus(-m); tf.logSigmoid's gradient fails inside variableGrads (tfjs 4.22).
     return tf.softplus(tf.neg(margin)).mean() as tf.Scalar;
   }, trainable);
+  // Biases get no gradient from a pairwise loss of a linear head (they shift both rewards alike);
+  // with weight decay they still get wd·b, as torch Adam gives every parameter.
   const decayed = weightDecay === 0 ? grads : tf.tidy(() => {
     const out: tf.NamedTensorMap = {};
-    for (const v of trainable) out[v.name] = tf.add(grads[v.name]!, tf.mul(v, weightDecay));
+    for (const v of trainable) {
+      const g = grads[v.name];
+      out[v.name] = g ? tf.add(g, tf.mul(v, weightDecay)) : tf.mul(v, weightDecay);
+    }
     return out;
   });
   optimizer.applyGradients(decayed);
-  tf.dispose([value, ...Object.values(grads), ...(decayed === grads ? [] : Object.values(decayed))]);
+  tf.dispose([differences, value, ...Object.values(grads), ...(decayed === grads ? [] : Object.values(decayed))]);
 }
 
 /**
