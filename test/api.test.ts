@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ImageReward, InputError, FileError, ConfigError, WeightsError, IMAGEREWARD_V1_HEAD } from '../src/index.js';
+import { ImageReward, ImageRewardError, InputError, FileError, ConfigError, WeightsError, IMAGEREWARD_V1_HEAD } from '../src/index.js';
 import { writeHeadFile } from '../src/train/head-file.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { GOLDEN_FILES, goldenValues, maxAbsDiff, readGolden, type Golden } from './helpers/golden.js';
@@ -324,6 +324,13 @@ describe('ImageReward.load: model sources', () => {
     const again = await ImageReward.load('ImageReward-v1.0', { ...options, offline: true });
     again.dispose();
     expect(hub.requests.filter((r) => r.url.startsWith('/cdn/'))).to.have.length(3);
+    // The default vocab keeps its published sha256: a cached copy that changed is refused on load.
+    const cachedVocab = join(cacheDir, 'google-bert', 'bert-base-uncased', 'vocab.txt');
+    writeFileSync(cachedVocab, `${readFileSync(cachedVocab, 'utf8')}extra-token\n`);
+    const err = await rejection(ImageReward.load('ImageReward-v1.0', { ...options, offline: true }));
+    expect((err as ImageRewardError).code).to.equal('VOCAB_INVALID');
+    expect(err.message).to.contain(cachedVocab);
+    expect(err.message).to.match(/sha256/);
   });
 
   it('"ImageReward-v1.0" offline with an empty cache lists the files to place', async () => {

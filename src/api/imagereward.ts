@@ -83,7 +83,7 @@ export class ImageReward {
     const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
     const source = await resolveModelSource(nameOrPath, { ...options, log });
     const backend = await selectBackend({ backend: options.backend, log });
-    const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath);
+    const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath, source.vocabSha256 ? { expectedSha256: source.vocabSha256 } : {});
     const reader = SafetensorsReader.open(source.weightsPath);
     try {
       const { config, origin } = await resolveConfig(source.weightsPath, reader.metadata, source.configPaths);

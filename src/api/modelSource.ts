@@ -31,6 +31,8 @@ export interface ModelSource {
   /** The safetensors file to load. */
   readonly weightsPath: string;
   readonly vocabPath: string;
+  /** The sha256 the vocab must have: set when it is the default bert-base-uncased download. */
+  readonly vocabSha256?: string;
   /** Configs to use instead of the file's own (the hub's med_config.json, or the options). */
   readonly configPaths: ConfigPaths;
 }
@@ -79,14 +81,21 @@ async function convertOnce(ptPath: string, outPath: string, configs: ConfigPaths
   await convertCheckpoint(ptPath, outPath, { medConfigPath: configs.medConfig, vitConfigPath: configs.vitConfig });
 }
 
-async function vocabFor(modelDir: string | undefined, options: ModelSourceOptions): Promise<string> {
+type VocabChoice = Pick<ModelSource, 'vocabPath' | 'vocabSha256'>;
+
+/** The default vocab (bert-base-uncased from the hub cache), which must keep its published sha256. */
+function defaultVocab(path: string): VocabChoice {
+  return { vocabPath: path, vocabSha256: BERT_BASE_UNCASED_VOCAB.sha256 };
+}
+
+async function vocabFor(modelDir: string | undefined, options: ModelSourceOptions): Promise<VocabChoice> {
   if (options.vocab) {
     if (!existsSync(options.vocab)) throw new FileError(options.vocab, `vocab file ${options.vocab} not found`);
-    return options.vocab;
+    return { vocabPath: options.vocab };
   }
-  if (modelDir && existsSync(join(modelDir, 'vocab.txt'))) return join(modelDir, 'vocab.txt');
+  if (modelDir && existsSync(join(modelDir, 'vocab.txt'))) return { vocabPath: join(modelDir, 'vocab.txt') };
   const [path] = await ensureHubFiles([BERT_BASE_UNCASED_VOCAB], options);
-  return path!;
+  return defaultVocab(path!);
 }
 
 export async function resolveModelSource(nameOrPath: string, options: ModelSourceOptions = {}): Promise<ModelSource> {
@@ -102,8 +111,8 @@ export async function resolveModelSource(nameOrPath: string, options: ModelSourc
     await ensureHubFiles(needed, options);
     const hubConfigs: ConfigPaths = { medConfig: configs.medConfig ?? medPath, vitConfig: configs.vitConfig };
     await convertOnce(ptPath, converted, hubConfigs, options.log);
-    const vocabPath = options.vocab ? await vocabFor(undefined, options) : cachedHubPath(cacheDir, model.vocab);
-    return { requested: nameOrPath, origin: 'hub', weightsPath: converted, vocabPath, configPaths: hubConfigs };
+    const vocab = options.vocab ? await vocabFor(undefined, options) : defaultVocab(cachedHubPath(cacheDir, model.vocab));
+    return { requested: nameOrPath, origin: 'hub', weightsPath: converted, ...vocab, configPaths: hubConfigs };
   }
 
   let stat;
@@ -115,13 +124,13 @@ export async function resolveModelSource(nameOrPath: string, options: ModelSourc
   const origin: ModelOrigin = stat.isDirectory() ? 'directory' : isPt(nameOrPath) ? 'pt' : 'safetensors';
   const file = stat.isDirectory() ? weightsInDirectory(nameOrPath) : nameOrPath;
   const modelDir = resolve(file, '..');
-  const vocabPath = await vocabFor(modelDir, options);
+  const vocab = await vocabFor(modelDir, options);
   if (isPt(file)) {
     const near = configsNear(file, configs);
     const converted = convertedPathFor(resolveCacheDir(options.cacheDir), file, near);
     await convertOnce(file, converted, near, options.log);
     // The converted file carries the configs in its metadata; explicit options still win.
-    return { requested: nameOrPath, origin, weightsPath: converted, vocabPath, configPaths: configs };
+    return { requested: nameOrPath, origin, weightsPath: converted, ...vocab, configPaths: configs };
   }
-  return { requested: nameOrPath, origin, weightsPath: file, vocabPath, configPaths: configs };
+  return { requested: nameOrPath, origin, weightsPath: file, ...vocab, configPaths: configs };
 }
