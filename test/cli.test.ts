@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,20 @@ describe('CLI', () => {
       expect(run.code).to.equal(2);
       expect(run.err.join('\n')).to.contain(`${input}:2: expected an object with a string "text" field`);
       expect((await cli('tokenize', ...vocab(), '--input', input, 'extra')).code).to.equal(2);
+    });
+
+    it('without --vocab uses the cached bert-base-uncased vocab and checks its sha256', async () => {
+      const cacheDir = join(tmp, 'tok-cache');
+      const cached = join(cacheDir, 'google-bert', 'bert-base-uncased', 'vocab.txt');
+      mkdirSync(dirname(cached), { recursive: true });
+      copyFileSync(fixturePath('vocab/bert-base-uncased-vocab.txt'), cached);
+      const ok = await cli('tokenize', '--cache-dir', cacheDir, '--offline', golden.prompts[0]!.text);
+      expect(ok.code, ok.err.join('\n')).to.equal(0);
+      expect((JSON.parse(ok.out[0]!) as { input_ids: number[] }).input_ids).to.deep.equal(goldenValues(golden, 'p0.input_ids'));
+      writeFileSync(cached, `${readFileSync(cached, 'utf8')}extra-token\n`);
+      const bad = await cli('tokenize', '--cache-dir', cacheDir, '--offline', 'a cat');
+      expect(bad.code).to.equal(2);
+      expect(bad.err.join('\n')).to.match(/sha256/).and.to.contain(cached);
     });
   });
 

@@ -52,12 +52,14 @@ export const tokenizeCommand: Command = {
     const texts = input !== undefined ? await readTextsJsonl(input) : args.positionals;
     if (texts.length === 0) throw new InputError(`no texts given\n${usage}`);
     const maxLength = positiveIntOption(args, 'max-length') ?? 35;
-    const vocab = stringOption(args, 'vocab') ?? (await ensureHubFiles([BERT_BASE_UNCASED_VOCAB], {
-      cacheDir: stringOption(args, 'cache-dir'),
-      offline: args.values.offline === true ? true : undefined,
-      progress: io.isTTY,
-    }))[0]!;
-    const tokenizer = await BertTokenizer.fromVocabFile(vocab);
+    const givenVocab = stringOption(args, 'vocab');
+    const tokenizer = givenVocab !== undefined
+      ? await BertTokenizer.fromVocabFile(givenVocab)
+      : await BertTokenizer.fromVocabFile((await ensureHubFiles([BERT_BASE_UNCASED_VOCAB], {
+        cacheDir: stringOption(args, 'cache-dir'),
+        offline: args.values.offline === true ? true : undefined,
+        progress: io.isTTY,
+      }))[0]!, { expectedSha256: BERT_BASE_UNCASED_VOCAB.sha256 });
     for (const text of texts) {
       const { inputIds, attentionMask } = tokenizer.encode(text, { maxLength });
       io.out(JSON.stringify({ text, input_ids: inputIds, attention_mask: attentionMask }));
