@@ -1,5 +1,6 @@
 /**
- * Full-size ImageReward-v1.0 forward on tfjs-backend-wasm (1 thread) with deterministic random
+ * Full-size ImageReward-v1.0 forward on tfjs-backend-wasm (1 thread; IMAGEREWARD_WASM_THREADS=2 runs
+ * the threaded build of src/wasmThreads.ts) with deterministic random
  * weights (no download): build time, ms per image at batch 1 and batch 4 (median of 3 after a
  * warm-up), the split between the ViT and the text encoder, and the wasm heap size (the heap never
  * shrinks, so its final size is the peak).
@@ -12,11 +13,8 @@ import { checkpointKeys, type KeySpec } from '../src/model/keys.js';
 import { ImageRewardModel } from '../src/model/imagereward.js';
 import type { WeightSource } from '../src/model/weights.js';
 import type { TensorData } from '../src/weights/safetensors.js';
-import { registerThreadedWasm } from '../src/wasmThreads.js';
 
 const RUNS = 3;
-/** BENCH_WASM_THREADS=2 runs the threaded wasm build (src/wasmThreads.ts); default 1 thread. */
-const THREADS = Number(process.env.BENCH_WASM_THREADS ?? 1);
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
 function prng(seed: number): () => number {
@@ -130,9 +128,8 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
   console.log(machineLine());
-  if (THREADS > 1) registerThreadedWasm(THREADS);
-  await selectBackend({ backend: 'wasm', log: null });
-  console.log(`backend: wasm, ${THREADS} thread(s) (tfjs ${tf.version_core}); the machine is shared, timings are noisy`);
+  const backend = await selectBackend({ backend: 'wasm', log: null });
+  console.log(`backend: wasm, ${backend.wasmThreads} thread(s) (tfjs ${tf.version_core})`);
 
   const timing = { generateMs: 0 };
   let t0 = performance.now();

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { TINY_FIXTURES, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
+import { BackendError } from '../src/errors.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 import { ImageRewardModel } from '../src/model/imagereward.js';
 
@@ -14,10 +15,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)', function () {
   it('runs 2 threads and matches the 1-thread rewards bit for bit', async function () {
     requireFixtures(this, ...TINY_FIXTURES);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts'), '2'], { encoding: 'utf8', timeout: 110_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts')], {
+      encoding: 'utf8', timeout: 110_000, env: { ...process.env, IMAGEREWARD_WASM_THREADS: '2' },
+    });
     expect(child.status, child.stderr).to.equal(0);
-    const threaded = JSON.parse(child.stdout) as { threads: number; rewards: number[] };
+    const threaded = JSON.parse(child.stdout) as { threads: number; log: string[]; rewards: number[] };
     expect(threaded.threads).to.equal(2);
+    expect(threaded.log).to.deep.equal(['imagereward: using backend wasm (2 threads)']);
 
     await selectBackend({ backend: 'wasm', log: null });
     const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
@@ -33,6 +37,24 @@ describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)'
     } finally {
       [ids, mask, pixels, rewards].forEach((t) => t.dispose());
       model.dispose();
+    }
+  });
+
+  it('refuses to change the thread count of a running wasm backend, and a bad thread count', async () => {
+    await selectBackend({ backend: 'wasm', log: null });
+    let err: unknown;
+    try { await selectBackend({ backend: 'wasm', wasmThreads: 3, log: null }); } catch (e) { err = e; }
+    expect(err).to.be.instanceOf(BackendError);
+    expect((err as Error).message).to.match(/already runs with 1 thread\(s\) in this process; it cannot switch to 3/);
+    const saved = process.env.IMAGEREWARD_WASM_THREADS;
+    process.env.IMAGEREWARD_WASM_THREADS = 'two';
+    try {
+      err = undefined;
+      try { await selectBackend({ backend: 'wasm', log: null }); } catch (e) { err = e; }
+      expect(err).to.be.instanceOf(BackendError);
+      expect((err as Error).message).to.equal('IMAGEREWARD_WASM_THREADS="two": wasm threads must be a positive integer');
+    } finally {
+      if (saved === undefined) delete process.env.IMAGEREWARD_WASM_THREADS; else process.env.IMAGEREWARD_WASM_THREADS = saved;
     }
   });
 });

@@ -24,6 +24,8 @@ import { resolveModelSource, type ModelSource, type ModelSourceOptions } from '.
 export interface ImageRewardLoadOptions extends ModelSourceOptions {
   /** 'node-gpu' | 'node' | 'wasm' | 'cpu' (default: $IMAGEREWARD_BACKEND, else the best that loads). */
   readonly backend?: string;
+  /** Threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1); see selectBackend. */
+  readonly wasmThreads?: number;
   /** Images per image-encoder call, and pairs per text-encoder call (default 4). */
   readonly batchSize?: number;
   /** A head-only safetensors (`mlp.layers.*`, checkpoint layout) overlaid on the model's head. */
@@ -82,7 +84,7 @@ export class ImageReward {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${options.batchSize}`);
     const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
     const source = await resolveModelSource(nameOrPath, { ...options, log });
-    const backend = await selectBackend({ backend: options.backend, log });
+    const backend = await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads, log });
     const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath, source.vocabSha256 ? { expectedSha256: source.vocabSha256 } : {});
     const reader = SafetensorsReader.open(source.weightsPath);
     try {

@@ -8,6 +8,7 @@ export const DEFAULT_MODEL = 'ImageReward-v1.0';
 export const MODEL_OPTIONS: OptionSpec = {
   model: { type: 'string' },
   backend: { type: 'string' },
+  'wasm-threads': { type: 'string' },
   vocab: { type: 'string' },
   'med-config': { type: 'string' },
   'vit-config': { type: 'string' },
@@ -22,6 +23,7 @@ export const MODEL_USAGE = [
   '  --model M          ImageReward-v1.0 (default; downloaded once into the cache), a .safetensors,',
   '                     a .pt (converted once, cached) or a directory',
   '  --backend B        node-gpu | node | wasm | cpu (default: $IMAGEREWARD_BACKEND, else the best available)',
+  '  --wasm-threads N   threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1)',
   '  --vocab FILE       vocab.txt (default: beside the model, else bert-base-uncased from the cache)',
   '  --med-config FILE  med_config.json to use instead of the model\'s own',
   '  --vit-config FILE  vit_config.json to use instead of the model\'s own',
@@ -49,6 +51,7 @@ export function requiredOption(args: ParsedCommandArgs, name: string, usage: str
 export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliIO): Promise<ImageReward> {
   return ImageReward.load(stringOption(args, 'model') ?? DEFAULT_MODEL, {
     backend: stringOption(args, 'backend'),
+    wasmThreads: positiveIntOption(args, 'wasm-threads'),
     vocab: stringOption(args, 'vocab'),
     medConfig: stringOption(args, 'med-config'),
     vitConfig: stringOption(args, 'vit-config'),
