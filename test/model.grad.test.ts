@@ -1,15 +1,15 @@
 /** scoreTensor is differentiable end to end: tf.grad w.r.t. the pixels (finite-difference checks live elsewhere). */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { fixturePath, requireFixtures } from './helpers/fixtures.js';
-import { TINY_FIXTURES, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
+import { requireFixtures } from './helpers/fixtures.js';
+import { TINY_FIXTURES, loadTinyCase, type TinyCase } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
-import { readSafetensors } from '../src/weights/safetensors.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import type { ImageRewardModel } from '../src/model/imagereward.js';
 import { applyHead } from '../src/model/head.js';
 
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`model gradients (${backend} backend)`, function () {
+    let tiny: TinyCase;
     let model: ImageRewardModel;
     let ids: tf.Tensor2D;
     let mask: tf.Tensor2D;
@@ -18,17 +18,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
     before(async function () {
       requireFixtures(this, ...TINY_FIXTURES);
       await selectBackend({ backend, log: null });
-      const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
-      model = ImageRewardModel.fromTensors(readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors, tinyConfig());
-      ids = int32Tensor2d(golden.get('p0.input_ids')!);
-      mask = int32Tensor2d(golden.get('p0.attention_mask')!);
-      pixels = pixelBatch(readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors, ['1.webp', '2.webp']);
+      tiny = loadTinyCase(0, ['1.webp', '2.webp']);
+      ({ model, ids, mask, pixels } = tiny);
     });
 
-    after(function () {
-      [ids, mask, pixels].forEach((t) => t?.dispose());
-      model?.dispose();
-    });
+    after(() => tiny?.dispose());
 
     it('tf.grad of the summed rewards w.r.t. pixels: right shape, finite, non-zero, per image, no leaks', function () {
       const before = tf.memory().numTensors;

@@ -1,13 +1,13 @@
 /** No tensor outlives a forward: the live tensor count after 50 forwards equals the count after 1. */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { fixturePath, requireFixtures } from './helpers/fixtures.js';
-import { TINY_FIXTURES, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
+import { requireFixtures } from './helpers/fixtures.js';
+import { TINY_FIXTURES, loadTinyCase, type TinyCase } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
-import { readSafetensors } from '../src/weights/safetensors.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import type { ImageRewardModel } from '../src/model/imagereward.js';
 
 describe('model tensor leaks (wasm backend)', function () {
+  let tiny: TinyCase;
   let model: ImageRewardModel;
   let ids: tf.Tensor2D;
   let mask: tf.Tensor2D;
@@ -16,17 +16,11 @@ describe('model tensor leaks (wasm backend)', function () {
   before(async function () {
     requireFixtures(this, ...TINY_FIXTURES);
     await selectBackend({ backend: 'wasm', log: null });
-    const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
-    model = ImageRewardModel.fromTensors(readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors, tinyConfig());
-    ids = int32Tensor2d(golden.get('p1.input_ids')!);
-    mask = int32Tensor2d(golden.get('p1.attention_mask')!);
-    pixels = pixelBatch(readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors, ['1.webp', '3.webp']);
+    tiny = loadTinyCase(1, ['1.webp', '3.webp']);
+    ({ model, ids, mask, pixels } = tiny);
   });
 
-  after(function () {
-    [ids, mask, pixels].forEach((t) => t?.dispose());
-    model?.dispose();
-  });
+  after(() => tiny?.dispose());
 
   const forwards: Record<string, () => void> = {
     scoreTensor: () => model.scoreTensor(ids, mask, pixels).dispose(),

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { fixturePath } from './fixtures.js';
 import { makeConfig, parseMedConfig, parseVitConfig, type ImageRewardConfig } from '../../src/model/config.js';
-import type { TensorData } from '../../src/weights/safetensors.js';
+import { readSafetensors, type TensorData } from '../../src/weights/safetensors.js';
+import { ImageRewardModel } from '../../src/model/imagereward.js';
 
 export const TINY_FIXTURES = ['tiny/tiny.safetensors', 'tiny/golden.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'images/preprocessed.safetensors'];
 
@@ -33,4 +34,29 @@ export function pixelBatch(pixels: ReadonlyMap<string, TensorData>, files: reado
     if (!t) throw new Error(`no preprocessed pixels for ${f}`);
     return tf.tensor4d(asFloat32(t), [1, 3, 224, 224]);
   })) as tf.Tensor4D);
+}
+
+/** The tiny model with one golden prompt's tokens and a batch of fixture images, ready to run. */
+export interface TinyCase {
+  readonly model: ImageRewardModel;
+  readonly ids: tf.Tensor2D;
+  readonly mask: tf.Tensor2D;
+  readonly pixels: tf.Tensor4D;
+  dispose(): void;
+}
+
+/** Loads the tiny model, prompt `prompt`'s golden input_ids / attention_mask and the pixels of `files`. */
+export function loadTinyCase(prompt: number, files: readonly string[]): TinyCase {
+  const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
+  const model = ImageRewardModel.fromTensors(readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors, tinyConfig());
+  const ids = int32Tensor2d(golden.get(`p${prompt}.input_ids`)!);
+  const mask = int32Tensor2d(golden.get(`p${prompt}.attention_mask`)!);
+  const pixels = pixelBatch(readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors, files);
+  return {
+    model, ids, mask, pixels,
+    dispose() {
+      [ids, mask, pixels].forEach((t) => t.dispose());
+      model.dispose();
+    },
+  };
 }
