@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/backend.js';
 import { InputError, WeightsError } from '../src/errors.js';
 import { IMAGEREWARD_V1, IMAGEREWARD_V1_MED, type ImageRewardConfig } from '../src/model/config.js';
 import { applyHead } from '../src/model/head.js';
@@ -56,7 +57,7 @@ function referenceRaw(weights: HeadWeights, x: Float32Array): number {
 
 function layerTensors(weights: HeadWeights): LinearTensors[] {
   return headKeySpecs(CONFIG).filter((s) => s.key.endsWith('.weight')).map((s) => ({
-    weight: tf.tensor2d(weights.get(s.key)!, s.shape as [number, number]),
+    weight: tf.tidy(() => tf.tensor2d(weights.get(s.key)!, s.shape as [number, number]).transpose() as tf.Tensor2D),
     bias: tf.tensor1d(weights.get(s.key.replace(/weight$/, 'bias'))!),
   }));
 }
@@ -75,7 +76,7 @@ describe('train: head training on synthetic features', () => {
   const options = { learningRate: 1e-3, epochs: 15, batchSize: 8, seed: 3 };
 
   before(async () => {
-    await tf.setBackend('cpu');
+    await selectBackend({ backend: 'wasm', log: null });
   });
 
   it('collapses the head into the same function as the layer-by-layer MLP (and the model head)', () => {
@@ -104,7 +105,7 @@ describe('train: head training on synthetic features', () => {
     const vars = layers.flatMap((l) => [l.weight, l.bias]);
     const layered = (): tf.Scalar => {
       let h: tf.Tensor2D = x;
-      for (const l of layers) h = tf.matMul(h, l.weight, false, true).add(l.bias);
+      for (const l of layers) h = tf.matMul(h, l.weight).add(l.bias);
       return tf.sum(tf.mul(h.reshape([-1]), tf.range(1, 6))) as tf.Scalar;
     };
     const collapsed = (): tf.Scalar => tf.sum(tf.mul(rawRewards(collapseHead(layers), x), tf.range(1, 6))) as tf.Scalar;

@@ -17,7 +17,7 @@ import { InputError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import type { HeadWeights } from './head-file.js';
 import { headKeySpecs, validateHeadWeights } from './head-file.js';
-import { collapseHead, rawRewards, type LinearTensors } from './linear-head.js';
+import { collapseHead, rawRewards, rewardMargins, type LinearTensors } from './linear-head.js';
 import { preferenceAccuracy } from './metric.js';
 import { rankPairs, type RankPair } from './pairs.js';
 import { SeededRandom } from './random.js';
@@ -73,6 +73,9 @@ export interface TrainHeadResult {
 
 /** Features of a split laid out for training: one [N, H] matrix, per-record row offsets and pairs. */
 interface FeatureTable {
+  readonly hidden: number;
+  /** The [N, H] features, row-major, in JS and as a tensor. */
+  readonly data: Float32Array;
   readonly matrix: tf.Tensor2D;
   readonly offsets: readonly number[];
   readonly pairs: readonly (readonly RankPair[])[];
@@ -95,7 +98,7 @@ function buildTable(records: readonly TrainingRecord[], hidden: number, what: st
       row++;
     }
   });
-  return { matrix: tf.tensor2d(data, [rows, hidden]), offsets, pairs: records.map((r) => rankPairs(r.ranking)), records };
+  return { hidden, data, matrix: tf.tensor2d(data, [rows, hidden]), offsets, pairs: records.map((r) => rankPairs(r.ranking)), records };
 }
 
 function checkOptions(o: TrainHeadOptions, layers: number): void {
@@ -109,6 +112,13 @@ function checkOptions(o: TrainHeadOptions, layers: number): void {
     throw new InputError(`trainable layers must be an integer in 1..${layers}, got ${o.trainableLayers}`);
   }
   if (!positiveInt(o.patience)) throw new InputError(`patience must be a positive integer, got ${o.patience}`);
+}
+
+/** A [rows, cols] row-major matrix transposed to [cols, rows] (variables are [in, out], files [out, in]). */
+function transposed(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
 }
 
 /** softplus(-d) = -log σ(d), computed without overflow. */
@@ -138,17 +148,21 @@ function epochBatches(table: FeatureTable, batchSize: number, rng: SeededRandom)
   return batches;
 }
 
-/** Rows of the better and of the worse generation of every pair of the batch's records. */
-function batchPairRows(table: FeatureTable, batch: readonly number[]): { better: Int32Array; worse: Int32Array } {
-  const better: number[] = [];
-  const worse: number[] = [];
+/** x_better - x_worse [P, H] for every pair of the batch's records (in JS: tf.gather is slow on wasm). */
+function batchDifferences(table: FeatureTable, batch: readonly number[]): tf.Tensor2D {
+  const h = table.hidden;
+  const count = batch.reduce((n, i) => n + table.pairs[i]!.length, 0);
+  const out = new Float32Array(count * h);
+  let row = 0;
   for (const i of batch) {
     for (const p of table.pairs[i]!) {
-      better.push(table.offsets[i]! + p.better);
-      worse.push(table.offsets[i]! + p.worse);
+      const better = (table.offsets[i]! + p.better) * h;
+      const worse = (table.offsets[i]! + p.worse) * h;
+      for (let k = 0; k < h; k++) out[row * h + k] = table.data[better + k]! - table.data[worse + k]!;
+      row++;
     }
   }
-  return { better: Int32Array.from(better), worse: Int32Array.from(worse) };
+  return tf.tensor2d(out, [count, h]);
 }
 
 /**
@@ -164,10 +178,9 @@ function trainStep(
   batch: readonly number[],
   weightDecay: number,
 ): void {
-  const rows = batchPairRows(table, batch);
-  const differences = tf.tidy(() => tf.sub(tf.gather(table.matrix, rows.better), tf.gather(table.matrix, rows.worse)) as tf.Tensor2D);
+  const differences = batchDifferences(table, batch);
   const { value, grads } = tf.variableGrads(() => {
-    const margin = tf.matMul(differences, collapseHead(layers).weight, false, true);
+    const margin = rewardMargins(collapseHead(layers), differences);
     // -log σ(m) = softplus(-m); tf.logSigmoid's gradient fails inside variableGrads (tfjs 4.22).
     return tf.softplus(tf.neg(margin)).mean() as tf.Scalar;
   }, trainable);
@@ -213,7 +226,8 @@ export function trainHead(
     for (let l = 0; l < nLayers; l++) {
       const [w, b] = [specs[2 * l]!, specs[2 * l + 1]!];
       const trainable = l >= nLayers - opts.trainableLayers;
-      const weightInit = tf.tensor2d(base.get(w.key)!, w.shape as [number, number]);
+      const [out, inp] = w.shape as [number, number];
+      const weightInit = tf.tensor2d(transposed(base.get(w.key)!, out, inp), [inp, out]);
       const biasInit = tf.tensor1d(base.get(b.key)!);
       const weight = tf.variable(weightInit, trainable);
       const bias = tf.variable(biasInit, trainable);
@@ -222,8 +236,10 @@ export function trainHead(
       layers.push({ weight: weight as tf.Variable<tf.Rank.R2>, bias: bias as tf.Variable<tf.Rank.R1> });
     }
     const trainable = variables.filter((v) => v.trainable);
-    const snapshot = (): Map<string, Float32Array> =>
-      new Map(specs.map((s, i) => [s.key, Float32Array.from(variables[i]!.dataSync() as Float32Array)]));
+    const snapshot = (): Map<string, Float32Array> => new Map(specs.map((s, i) => {
+      const values = variables[i]!.dataSync() as Float32Array;
+      return [s.key, s.shape.length === 2 ? transposed(values, s.shape[1]!, s.shape[0]!) : Float32Array.from(values)];
+    }));
 
     const measure = (epoch: number): EpochMetrics => {
       const m = { epoch, train: evaluate(layers, trainTable), validation: valTable && evaluate(layers, valTable) };
@@ -231,7 +247,9 @@ export function trainHead(
       return m;
     };
     const history: EpochMetrics[] = [measure(0)];
-    let best = { epoch: 0, loss: history[0]!.validation?.loss ?? Infinity, weights: snapshot() };
+    // With validation: the weights of the lowest validation loss so far (copied out when it drops).
+    // Without: the last epoch's, copied out once at the end.
+    let best = { epoch: 0, loss: history[0]!.validation?.loss ?? Infinity, weights: valTable ? snapshot() : undefined };
     let stale = 0;
     let stoppedEarly = false;
     const rng = new SeededRandom(opts.seed);
@@ -242,7 +260,7 @@ export function trainHead(
       const m = measure(epoch);
       history.push(m);
       if (!m.validation) {
-        best = { epoch, loss: Infinity, weights: snapshot() };
+        best = { epoch, loss: Infinity, weights: undefined };
       } else if (m.validation.loss < best.loss) {
         best = { epoch, loss: m.validation.loss, weights: snapshot() };
         stale = 0;
@@ -251,7 +269,7 @@ export function trainHead(
         break;
       }
     }
-    return { weights: best.weights, bestEpoch: best.epoch, history, stoppedEarly, options: opts };
+    return { weights: best.weights ?? snapshot(), bestEpoch: best.epoch, history, stoppedEarly, options: opts };
   } finally {
     tf.dispose([trainTable.matrix, ...(valTable ? [valTable.matrix] : []), ...variables]);
     optimizer.dispose();
