@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { InputError } from '../src/errors.js';
 import { loadPreferenceDataset, parsePreferenceDataset } from '../src/train/dataset.js';
 import { DatasetError } from '../src/train/errors.js';
+import { FeatureCache, imageContentHash } from '../src/train/feature-cache.js';
 import { preferenceAccuracy } from '../src/train/metric.js';
 import { countPairs, rankPairs } from '../src/train/pairs.js';
 import { SeededRandom } from '../src/train/random.js';
@@ -125,5 +126,32 @@ describe('train: preference accuracy (test.py acc)', () => {
   it('refuses inputs without any pair, or with mismatched lengths', () => {
     expect(() => preferenceAccuracy([[1, 1]], [[0, 1]])).to.throw(InputError, /no pair/);
     expect(() => preferenceAccuracy([[1, 2]], [[0]])).to.throw(InputError, /record 0 has 2 ranks but 1 rewards/);
+  });
+});
+
+describe('train: feature cache entries', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'featcache-'));
+  const feature = Float32Array.from({ length: 8 }, (_, i) => i / 3);
+
+  it('stores one entry per (model, prompt, image content) and reads it back exactly', async () => {
+    const cache = new FeatureCache(dir, 'model-a', 8);
+    expect(cache.read('a cat', 'ab'.repeat(32))).to.equal(undefined);
+    await cache.write('a cat', 'ab'.repeat(32), feature);
+    expect(Array.from(cache.read('a cat', 'ab'.repeat(32))!)).to.deep.equal(Array.from(feature));
+    expect(cache.read('a dog', 'ab'.repeat(32))).to.equal(undefined);
+    expect(cache.read('a cat', 'cd'.repeat(32))).to.equal(undefined);
+    expect(new FeatureCache(dir, 'model-b', 8).read('a cat', 'ab'.repeat(32))).to.equal(undefined);
+    expect(new FeatureCache(dir, 'model-a', 16).read('a cat', 'ab'.repeat(32))).to.equal(undefined);
+    expect(imageContentHash(new Uint8Array([1, 2, 3]))).to.equal('039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81');
+  });
+
+  it('treats a damaged entry as missing and overwrites it', async () => {
+    const cache = new FeatureCache(dir, 'model-a', 8);
+    const path = cache.entryPath('x', 'ef'.repeat(32));
+    await cache.write('x', 'ef'.repeat(32), feature);
+    writeFileSync(path, 'garbage');
+    expect(cache.read('x', 'ef'.repeat(32))).to.equal(undefined);
+    await cache.write('x', 'ef'.repeat(32), feature);
+    expect(Array.from(cache.read('x', 'ef'.repeat(32))!)).to.deep.equal(Array.from(feature));
   });
 });

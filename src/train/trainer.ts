@@ -167,8 +167,8 @@ function batchDifferences(table: FeatureTable, batch: readonly number[]): tf.Ten
 
 /**
  * One Adam step on the mean pairwise loss of a batch. The margin r(x_b) - r(x_w) of the linear head
- * is (x_b - x_w)·weight (the bias cancels), so the feature differences are formed once, outside the
- * gradient tape (this also keeps Gather, whose gradient wasm lacks, off the tape).
+ * is (x_b - x_w)·weight (the bias cancels), so the feature differences are formed in JS, outside
+ * the gradient tape (no Gather on the tape: wasm has no UnsortedSegmentSum for its gradient).
  */
 function trainStep(
   layers: readonly LinearTensors[],
