@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { machineLine, median } from './machine.js';
+import { SeededRandom } from '../src/util/random.js';
 import { selectBackend } from '../src/backend.js';
 import { IMAGEREWARD_V1, type ImageRewardConfig } from '../src/model/config.js';
 import { checkpointKeys, type KeySpec } from '../src/model/keys.js';
@@ -16,16 +17,10 @@ import type { TensorData } from '../src/weights/safetensors.js';
 
 const RUNS = 3;
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+/** A seeded uniform generator in [0, 1). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** Std per parameter so activations stay O(1): Linear weights 1/sqrt(in), norms 1, biases 0.02, tables 0.02. */

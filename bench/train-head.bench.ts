@@ -11,7 +11,7 @@ import { selectBackend } from '../src/backend.js';
 import { IMAGEREWARD_V1 } from '../src/model/config.js';
 import { headKeySpecs } from '../src/train/head-file.js';
 import { rankPairs } from '../src/train/pairs.js';
-import { SeededRandom } from '../src/train/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { DEFAULT_TRAIN_HEAD_OPTIONS, trainHead, type TrainingRecord } from '../src/train/trainer.js';
 import { machineLine, median } from './machine.js';
 

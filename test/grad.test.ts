@@ -5,16 +5,17 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { CLIP_MEAN, CLIP_STD } from '../src/image/index.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import type { ImageRewardModel } from '../src/model/imagereward.js';
 import { normalizePixels, rewardGradient } from '../src/train/reward-grad.js';
-import { SeededRandom } from '../src/train/random.js';
-import { readSafetensors } from '../src/weights/safetensors.js';
-import { fixturePath, requireFixtures } from './helpers/fixtures.js';
-import { TINY_FIXTURES, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
+import { SeededRandom } from '../src/util/random.js';
+import { requireFixtures } from './helpers/fixtures.js';
+import { TINY_FIXTURES, loadTinyCase, type TinyCase } from './helpers/tinyModel.js';
+import { selectBackend } from '../src/backend.js';
 
 const PLANE = 224 * 224;
 
 describe('reward gradients vs finite differences (tiny model, cpu backend, float32)', function () {
+  let tiny: TinyCase;
   let model: ImageRewardModel;
   let ids: tf.Tensor2D;
   let mask: tf.Tensor2D;
@@ -22,18 +23,12 @@ describe('reward gradients vs finite differences (tiny model, cpu backend, float
 
   before(async function () {
     requireFixtures(this, ...TINY_FIXTURES);
-    await tf.setBackend('cpu');
-    const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
-    model = ImageRewardModel.fromTensors(readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors, tinyConfig());
-    ids = int32Tensor2d(golden.get('p0.input_ids')!);
-    mask = int32Tensor2d(golden.get('p0.attention_mask')!);
-    pixels = pixelBatch(readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors, ['1.webp']);
+    await selectBackend({ backend: 'cpu', log: null });
+    tiny = loadTinyCase(0, ['1.webp']);
+    ({ model, ids, mask, pixels } = tiny);
   });
 
-  after(() => {
-    tf.dispose([ids, mask, pixels]);
-    model?.dispose();
-  });
+  after(() => tiny?.dispose());
 
   /** The reward of one image whose pixels are `values` (in `space`). */
   function reward(values: Float32Array, space: 'normalized' | 'raw'): number {

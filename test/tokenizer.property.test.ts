@@ -1,19 +1,14 @@
 import { expect } from 'chai';
 import { BertTokenizer, TokenizerError } from '../src/tokenizer/index.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { SeededRandom } from '../src/util/random.js';
 
 const VOCAB = 'vocab/bert-base-uncased-vocab.txt';
 
-/** mulberry32: a small seeded PRNG, so every run checks the same strings. */
+/** A seeded generator, so every run checks the same strings. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 /** Pieces that exercise every branch: specials, controls, marks, CJK, astral, new-in-Unicode-15+ code points. */

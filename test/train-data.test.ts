@@ -8,7 +8,7 @@ import { DatasetError } from '../src/train/errors.js';
 import { FeatureCache, imageContentHash } from '../src/train/feature-cache.js';
 import { preferenceAccuracy } from '../src/train/metric.js';
 import { countPairs, rankPairs } from '../src/train/pairs.js';
-import { SeededRandom } from '../src/train/random.js';
+import { SeededRandom } from '../src/util/random.js';
 
 /** Upstream test.py `acc`, transcribed loop for loop, as an independent oracle. */
 function upstreamAcc(rankings: number[][], rewards: number[][]): number {

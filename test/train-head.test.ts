@@ -9,7 +9,7 @@ import { IMAGEREWARD_V1, IMAGEREWARD_V1_MED, type ImageRewardConfig } from '../s
 import { applyHead } from '../src/model/head.js';
 import { headKeySpecs, readHeadFile, writeHeadFile, type HeadWeights } from '../src/train/head-file.js';
 import { collapseHead, rawRewards, type LinearTensors } from '../src/train/linear-head.js';
-import { SeededRandom } from '../src/train/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { splitRecords, trainHead, type TrainingRecord } from '../src/train/trainer.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 

@@ -17,7 +17,7 @@ import { FeatureCache } from '../src/train/feature-cache.js';
 import { extractFeatures, type FeatureSource } from '../src/train/features.js';
 import { headWeightsFromParams, readHeadFile, writeHeadFile, type HeadWeights } from '../src/train/head-file.js';
 import { preferenceAccuracy } from '../src/train/metric.js';
-import { SeededRandom } from '../src/train/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { trainHead, type TrainingRecord } from '../src/train/trainer.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 

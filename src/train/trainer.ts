@@ -20,7 +20,7 @@ import { headKeySpecs, validateHeadWeights } from './head-file.js';
 import { collapseHead, rawRewards, rewardMargins, type LinearTensors } from './linear-head.js';
 import { preferenceAccuracy } from './metric.js';
 import { rankPairs, type RankPair } from './pairs.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/random.js';
 
 /** One prompt's generations: its human ranking and one CLS feature vector per generation. */
 export interface TrainingRecord {

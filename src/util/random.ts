@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32) so that shuffles and splits are reproducible across runs and machines. */
+/** A small seeded PRNG (mulberry32) so that shuffles, splits, test data and benchmark weights are reproducible across runs and machines. */
 export class SeededRandom {
   private state: number;
 
