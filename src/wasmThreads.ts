@@ -39,7 +39,8 @@ type EmscriptenModule = { cwrap: CWrap; tfjs?: Record<string, unknown> };
  */
 export function registerThreadedWasm(threads: number): void {
   if (!Number.isInteger(threads) || threads < 1) throw new BackendError(`wasm threads must be a positive integer, got ${threads}`);
-  if (tf.findBackend('wasm')) throw new BackendError('registerThreadedWasm must run before the wasm backend is initialised');
+  // engine().registry holds initialised backends only (tf.findBackend would start a registered one).
+  if ('wasm' in tf.engine().registry) throw new BackendError('registerThreadedWasm must run before the wasm backend is initialised');
   const factoryPath = require.resolve(`@tensorflow/tfjs-backend-wasm/wasm-out/${THREADED}.js`);
   const factory = require(factoryPath) as (config: EmscriptenConfig) => Promise<EmscriptenModule>;
   const { wasmWorkerContents } = require(`@tensorflow/tfjs-backend-wasm/wasm-out/${THREADED}.worker.js`) as { wasmWorkerContents: string };

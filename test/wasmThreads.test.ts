@@ -7,6 +7,7 @@ import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { TINY_FIXTURES, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
 import { BackendError } from '../src/errors.js';
+import { registerThreadedWasm } from '../src/wasmThreads.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 import { ImageRewardModel } from '../src/model/imagereward.js';
 
@@ -46,6 +47,7 @@ describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)'
     try { await selectBackend({ backend: 'wasm', wasmThreads: 3, log: null }); } catch (e) { err = e; }
     expect(err).to.be.instanceOf(BackendError);
     expect((err as Error).message).to.match(/already runs with 1 thread\(s\) in this process; it cannot switch to 3/);
+    expect(() => registerThreadedWasm(2)).to.throw(BackendError, /must run before the wasm backend is initialised/);
     const saved = process.env.IMAGEREWARD_WASM_THREADS;
     process.env.IMAGEREWARD_WASM_THREADS = 'two';
     try {
