@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     console.log(
       `batch ${n}: ${(median(totalMs) / n).toFixed(0)} ms/image (median of ${RUNS}: ${median(totalMs).toFixed(0)} ms per forward;` +
       ` ViT ${median(vitMs).toFixed(0)} ms = ${(median(vitMs) / IMAGEREWARD_V1.vit.depth).toFixed(0)} ms/block, text+head ${median(bertMs).toFixed(0)} ms)` +
-      `; process CPU time ${(median(cpuMs) / n).toFixed(0)} ms/image (with 1 thread: the time on an idle core)` +
+      `; process CPU time ${(median(cpuMs) / n).toFixed(0)} ms/image (all threads together)` +
       `; ${(flops * n / median(totalMs) / 1e6).toFixed(1)} GFLOP/s = ${((flops * n) / (median(totalMs) * 1e6) / baseline).toFixed(2)} x the matMul baseline;` +
       ` rewards ${Array.from(rewards!, (r) => r.toFixed(3)).join(' ')}`,
     );
