@@ -5,36 +5,20 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { CLIP_MEAN, CLIP_STD } from '../src/image/index.js';
-import type { ImageRewardModel } from '../src/model/imagereward.js';
 import { normalizePixels, rewardGradient } from '../src/train/reward-grad.js';
 import { SeededRandom } from '../src/util/random.js';
-import { requireFixtures } from './helpers/fixtures.js';
-import { TINY_FIXTURES, loadTinyCase, type TinyCase } from './helpers/tinyModel.js';
-import { selectBackend } from '../src/backend.js';
+import { useTinyCase } from './helpers/tinyModel.js';
 
 const PLANE = 224 * 224;
 
 describe('reward gradients vs finite differences (tiny model, cpu backend, float32)', function () {
-  let tiny: TinyCase;
-  let model: ImageRewardModel;
-  let ids: tf.Tensor2D;
-  let mask: tf.Tensor2D;
-  let pixels: tf.Tensor4D;
-
-  before(async function () {
-    requireFixtures(this, ...TINY_FIXTURES);
-    await selectBackend({ backend: 'cpu', log: null });
-    tiny = loadTinyCase(0, ['1.webp']);
-    ({ model, ids, mask, pixels } = tiny);
-  });
-
-  after(() => tiny?.dispose());
+  const tiny = useTinyCase('cpu', 0, ['1.webp']);
 
   /** The reward of one image whose pixels are `values` (in `space`). */
   function reward(values: Float32Array, space: 'normalized' | 'raw'): number {
     return tf.tidy(() => {
       const p = tf.tensor4d(values, [1, 3, 224, 224]);
-      return model.scoreTensor(ids, mask, space === 'raw' ? normalizePixels(p) : p).dataSync()[0]!;
+      return tiny.model.scoreTensor(tiny.ids, tiny.mask, space === 'raw' ? normalizePixels(p) : p).dataSync()[0]!;
     });
   }
 
@@ -71,8 +55,8 @@ describe('reward gradients vs finite differences (tiny model, cpu backend, float
 
   it('d reward / d normalised pixels: 4 pixels and a random direction within 1e-2 relative error', function () {
     const before = tf.memory().numTensors;
-    const { rewards, gradient } = rewardGradient(model, ids, mask, pixels, 'normalized');
-    const at = pixels.dataSync() as Float32Array;
+    const { rewards, gradient } = rewardGradient(tiny.model, tiny.ids, tiny.mask, tiny.pixels, 'normalized');
+    const at = tiny.pixels.dataSync() as Float32Array;
     expect(rewards[0]).to.be.closeTo(reward(at, 'normalized'), 1e-6);
     const g = gradient.dataSync() as Float32Array;
     gradient.dispose();
@@ -83,9 +67,9 @@ describe('reward gradients vs finite differences (tiny model, cpu backend, float
   });
 
   it('d reward / d raw [0,1] pixels: chain rule through the normalisation, and finite differences', function () {
-    const raw = tf.tidy(() => pixels.mul(tf.tensor4d(CLIP_STD.map(Math.fround), [1, 3, 1, 1])).add(tf.tensor4d(CLIP_MEAN.map(Math.fround), [1, 3, 1, 1]))) as tf.Tensor4D;
-    const viaRaw = rewardGradient(model, ids, mask, raw, 'raw');
-    const viaNormalized = rewardGradient(model, ids, mask, pixels, 'normalized');
+    const raw = tf.tidy(() => tiny.pixels.mul(tf.tensor4d(CLIP_STD.map(Math.fround), [1, 3, 1, 1])).add(tf.tensor4d(CLIP_MEAN.map(Math.fround), [1, 3, 1, 1]))) as tf.Tensor4D;
+    const viaRaw = rewardGradient(tiny.model, tiny.ids, tiny.mask, raw, 'raw');
+    const viaNormalized = rewardGradient(tiny.model, tiny.ids, tiny.mask, tiny.pixels, 'normalized');
     expect(viaRaw.rewards[0]).to.be.closeTo(viaNormalized.rewards[0]!, 1e-5);
     const gRaw = viaRaw.gradient.dataSync() as Float32Array;
     const gNorm = viaNormalized.gradient.dataSync() as Float32Array;

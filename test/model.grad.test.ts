@@ -1,32 +1,16 @@
 /** scoreTensor is differentiable end to end: tf.grad w.r.t. the pixels (finite-difference checks live elsewhere). */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { requireFixtures } from './helpers/fixtures.js';
-import { TINY_FIXTURES, loadTinyCase, type TinyCase } from './helpers/tinyModel.js';
-import { selectBackend } from '../src/backend.js';
-import type { ImageRewardModel } from '../src/model/imagereward.js';
+import { useTinyCase } from './helpers/tinyModel.js';
 import { applyHead } from '../src/model/head.js';
 
 for (const backend of ['wasm', 'cpu'] as const) {
   describe(`model gradients (${backend} backend)`, function () {
-    let tiny: TinyCase;
-    let model: ImageRewardModel;
-    let ids: tf.Tensor2D;
-    let mask: tf.Tensor2D;
-    let pixels: tf.Tensor4D;
-
-    before(async function () {
-      requireFixtures(this, ...TINY_FIXTURES);
-      await selectBackend({ backend, log: null });
-      tiny = loadTinyCase(0, ['1.webp', '2.webp']);
-      ({ model, ids, mask, pixels } = tiny);
-    });
-
-    after(() => tiny?.dispose());
+    const tiny = useTinyCase(backend, 0, ['1.webp', '2.webp']);
 
     it('tf.grad of the summed rewards w.r.t. pixels: right shape, finite, non-zero, per image, no leaks', function () {
       const before = tf.memory().numTensors;
-      const grad = tf.grad((px) => model.scoreTensor(ids, mask, px as tf.Tensor4D).sum())(pixels) as tf.Tensor4D;
+      const grad = tf.grad((px) => tiny.model.scoreTensor(tiny.ids, tiny.mask, px as tf.Tensor4D).sum())(tiny.pixels) as tf.Tensor4D;
       const values = grad.dataSync();
       expect(grad.shape).to.deep.equal([2, 3, 224, 224]);
       expect(values.every(Number.isFinite)).to.equal(true);
@@ -42,11 +26,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
     });
 
     it('applyHead is differentiable w.r.t. variables built from headParams()', function () {
-      const params = model.headParams();
+      const params = tiny.model.headParams();
       const vars = Object.fromEntries(Object.entries(params).map(([k, t]) => [k, tf.variable(t)]));
       const cls = tf.randomNormal([3, 64], 0, 1, 'float32', 7) as tf.Tensor2D;
       try {
-        const direct = model.rewardFromFeatures(cls);
+        const direct = tiny.model.rewardFromFeatures(cls);
         const viaVars = applyHead(vars, cls);
         expect(Array.from(viaVars.dataSync())).to.deep.equal(Array.from(direct.dataSync()));
         const { grads } = tf.variableGrads(() => applyHead(vars, cls).sum() as tf.Scalar, Object.values(vars));

@@ -1,36 +1,20 @@
 /** No tensor outlives a forward: the live tensor count after 50 forwards equals the count after 1. */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { requireFixtures } from './helpers/fixtures.js';
-import { TINY_FIXTURES, loadTinyCase, type TinyCase } from './helpers/tinyModel.js';
-import { selectBackend } from '../src/backend.js';
-import type { ImageRewardModel } from '../src/model/imagereward.js';
+import { useTinyCase } from './helpers/tinyModel.js';
 
 describe('model tensor leaks (wasm backend)', function () {
-  let tiny: TinyCase;
-  let model: ImageRewardModel;
-  let ids: tf.Tensor2D;
-  let mask: tf.Tensor2D;
-  let pixels: tf.Tensor4D;
-
-  before(async function () {
-    requireFixtures(this, ...TINY_FIXTURES);
-    await selectBackend({ backend: 'wasm', log: null });
-    tiny = loadTinyCase(1, ['1.webp', '3.webp']);
-    ({ model, ids, mask, pixels } = tiny);
-  });
-
-  after(() => tiny?.dispose());
+  const tiny = useTinyCase('wasm', 1, ['1.webp', '3.webp']);
 
   const forwards: Record<string, () => void> = {
-    scoreTensor: () => model.scoreTensor(ids, mask, pixels).dispose(),
+    scoreTensor: () => tiny.model.scoreTensor(tiny.ids, tiny.mask, tiny.pixels).dispose(),
     'encodeImages + features + rewardFromFeatures': () => {
-      const embeds = model.encodeImages(pixels);
-      const cls = model.features(ids, mask, embeds);
-      [embeds, cls, model.rewardFromFeatures(cls)].forEach((t) => t.dispose());
+      const embeds = tiny.model.encodeImages(tiny.pixels);
+      const cls = tiny.model.features(tiny.ids, tiny.mask, embeds);
+      [embeds, cls, tiny.model.rewardFromFeatures(cls)].forEach((t) => t.dispose());
     },
     'forwardIntermediates with attentions': () => {
-      for (const t of model.forwardIntermediates(ids, mask, pixels, { attentions: true }).values()) t.dispose();
+      for (const t of tiny.model.forwardIntermediates(tiny.ids, tiny.mask, tiny.pixels, { attentions: true }).values()) t.dispose();
     },
   };
 
@@ -47,8 +31,8 @@ describe('model tensor leaks (wasm backend)', function () {
 
   it('a failing forward (bad input) leaves no tensors behind', function () {
     const before = tf.memory().numTensors;
-    const wrong = mask.slice([0, 0], [1, 10]) as tf.Tensor2D;
-    expect(() => model.forwardIntermediates(ids, wrong, pixels)).to.throw(/does not match/);
+    const wrong = tiny.mask.slice([0, 0], [1, 10]) as tf.Tensor2D;
+    expect(() => tiny.model.forwardIntermediates(tiny.ids, wrong, tiny.pixels)).to.throw(/does not match/);
     wrong.dispose();
     expect(tf.memory().numTensors).to.equal(before);
   });

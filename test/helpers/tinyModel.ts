@@ -1,7 +1,8 @@
 /** The tiny fixture model (tiny/*.json + tiny.safetensors) and golden token inputs, for model tests. */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { fixturePath } from './fixtures.js';
+import { fixturePath, requireFixtures } from './fixtures.js';
+import { selectBackend, type BackendName } from '../../src/backend.js';
 import { makeConfig, parseMedConfig, parseVitConfig, type ImageRewardConfig } from '../../src/model/config.js';
 import { readSafetensors, type TensorData } from '../../src/weights/safetensors.js';
 import { ImageRewardModel } from '../../src/model/imagereward.js';
@@ -58,5 +59,30 @@ export function loadTinyCase(prompt: number, files: readonly string[]): TinyCase
       [ids, mask, pixels].forEach((t) => t.dispose());
       model.dispose();
     },
+  };
+}
+
+/**
+ * Registers mocha hooks that select `backend`, load the tiny case before the suite and dispose it
+ * after; the returned object reads through to it inside the suite's tests.
+ */
+export function useTinyCase(backend: BackendName, prompt: number, files: readonly string[]): TinyCase {
+  let loaded: TinyCase | undefined;
+  before(async function () {
+    requireFixtures(this, ...TINY_FIXTURES);
+    await selectBackend({ backend, log: null });
+    loaded = loadTinyCase(prompt, files);
+  });
+  after(() => loaded?.dispose());
+  const current = (): TinyCase => {
+    if (!loaded) throw new Error('the tiny case is only loaded inside the suite\'s tests');
+    return loaded;
+  };
+  return {
+    get model() { return current().model; },
+    get ids() { return current().ids; },
+    get mask() { return current().mask; },
+    get pixels() { return current().pixels; },
+    dispose() { current().dispose(); },
   };
 }
