@@ -3,9 +3,9 @@
  * the restricted unpickler, checks every storage it references against the archive, and reads
  * tensors one at a time (torch/serialization.py `_load` is the behaviour mirrored).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { FileError } from '../src/errors.js';
-import { describeFsError } from '../src/util/fs.js';
+import { describeFsError, openForReading } from '../src/util/fs.js';
 import type { TensorData } from '../src/weights/safetensors.js';
 import { invalid } from './errors.js';
 import { gatherStrided, viewExtent } from './strided.js';
@@ -38,12 +38,7 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array, at = 0): boolean {
 }
 
 function readHead(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw new FileError(path, `cannot open checkpoint ${path}: ${describeFsError(err)}`, { cause: err });
-  }
+  const fd = openForReading(path, 'checkpoint');
   try {
     const head = new Uint8Array(512);
     return head.subarray(0, readSync(fd, head, 0, head.length, 0));

@@ -5,10 +5,10 @@
  * central directory, data descriptors must agree, and every entry read is CRC-checked. Entries are
  * read one at a time straight from the file, so the archive is never held in memory.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { FileError } from '../src/errors.js';
-import { describeFsError } from '../src/util/fs.js';
+import { openForReading } from '../src/util/fs.js';
 import { invalid } from './errors.js';
 
 const SIG_LOCAL = 0x04034b50;
@@ -82,12 +82,7 @@ export class ZipArchive {
   }
 
   static open(path: string): ZipArchive {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (err) {
-      throw new FileError(path, `cannot open checkpoint ${path}: ${describeFsError(err)}`, { cause: err });
-    }
+    const fd = openForReading(path, 'checkpoint');
     const stat = fstatSync(fd);
     if (!stat.isFile()) {
       closeSync(fd);

@@ -16,6 +16,15 @@ export async function readFileChecked(path: string, what = 'file'): Promise<Buff
   }
 }
 
+/** Opens a file for reading, turning fs errors into a FileError: "cannot open {what} {path}: {reason}". */
+export function openForReading(path: string, what: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    throw new FileError(path, `cannot open ${what} ${path}: ${describeFsError(err)}`, { cause: err });
+  }
+}
+
 export function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'no such file';

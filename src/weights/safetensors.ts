@@ -4,9 +4,9 @@
  * raw little-endian tensor bytes). The reader validates the whole header before handing out any
  * tensor, and reads each tensor straight from the file, so a 1.8 GB file is never held twice.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { SafetensorsError, FileError } from '../errors.js';
-import { describeFsError, writeAll, writeFileAtomic } from '../util/fs.js';
+import { openForReading, writeAll, writeFileAtomic } from '../util/fs.js';
 import { DTYPE_SIZES, isDtype, type Dtype, type TypedData } from './dtype.js';
 
 export interface TensorInfo {
@@ -110,12 +110,7 @@ interface ByteSource {
 }
 
 function fileSource(path: string): ByteSource {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw new FileError(path, `cannot open safetensors file ${path}: ${describeFsError(err)}`, { cause: err });
-  }
+  const fd = openForReading(path, 'safetensors file');
   const stat = fstatSync(fd);
   if (stat.isDirectory()) {
     closeSync(fd);
