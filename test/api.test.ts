@@ -6,18 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageReward, ImageRewardError, InputError, FileError, ConfigError, WeightsError, IMAGEREWARD_V1_HEAD } from '../src/index.js';
 import { writeHeadFile } from '../src/train/head-file.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
-import { GOLDEN_FILES, goldenValues, maxAbsDiff, readGolden, type Golden } from './helpers/golden.js';
+import { GOLDEN_FILES, goldenValues, readGolden, type Golden } from './helpers/golden.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 import { FakeHub } from './helpers/fakeHub.js';
+import { maxAbsDiff, rejection } from './helpers/assert.js';
 
 const TINY = ['tiny/tiny.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'vocab/bert-base-uncased-vocab.txt'];
 const WEBP = ['1.webp', '2.webp', '3.webp', '4.webp'].map((f) => `images/${f}`);
 const BACKEND = process.env.IMAGEREWARD_TEST_BACKEND ?? 'wasm';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try { await p; } catch (err) { return err as Error; }
-  throw new Error('expected a rejection');
-}
 
 function loadTiny(path = fixturePath('tiny/tiny.safetensors'), extra: Parameters<typeof ImageReward.load>[1] = {}): Promise<ImageReward> {
   return ImageReward.load(path, { backend: BACKEND, vocab: fixturePath('vocab/bert-base-uncased-vocab.txt'), log: null, ...extra });

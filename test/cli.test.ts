@@ -9,7 +9,8 @@ import { main } from '../src/cli/main.js';
 import type { CliIO } from '../src/cli/command.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
-import { GOLDEN_FILES, goldenValues, maxAbsDiff, readGolden, type Golden } from './helpers/golden.js';
+import { GOLDEN_FILES, goldenValues, readGolden, type Golden } from './helpers/golden.js';
+import { maxAbsDiff } from './helpers/assert.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BACKEND = process.env.IMAGEREWARD_TEST_BACKEND ?? 'wasm';

@@ -3,14 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
-import { FakeHub, sha256 } from './helpers/fakeHub.js';
+import { FakeHub } from './helpers/fakeHub.js';
 import { DownloadError, downloadFile, ensureHubFiles, hubUrl, cachedHubPath, type HubFile } from '../src/hub/index.js';
 import { progressBar } from '../src/hub/progress.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try { await p; } catch (err) { return err as Error; }
-  throw new Error('expected a rejection');
-}
+import { rejection, sha256 } from './helpers/assert.js';
 
 describe('hub download (local HTTP server on 127.0.0.1)', () => {
   let hub: FakeHub;

@@ -12,17 +12,9 @@ import { FileError, InputError } from '../src/errors.js';
 import { decodeImage, ImageError, MAX_IMAGE_PIXELS, preprocessImage, SUPPORTED_FORMATS } from '../src/image/index.js';
 import { checkImageSize } from '../src/image/limits.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { rejection } from './helpers/assert.js';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function expectImageError(p: Promise<unknown>, code: 'IMAGE_INVALID' | 'IMAGE_UNSUPPORTED', ...parts: (string | RegExp)[]): Promise<ImageError> {
   const err = await rejection(p);

@@ -3,12 +3,12 @@
  * after Resize + CenterCrop + convert('RGB') (sha256 from images.json), sizes, and the final
  * normalised tensor bit for bit against preprocessed.safetensors.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { decodeImage, preprocessImage, resizeCropRgb } from '../src/image/index.js';
 import { readSafetensors, type TensorData } from '../src/weights/safetensors.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { sha256 } from './helpers/assert.js';
 
 interface FixtureImage {
   file: string;
@@ -22,7 +22,6 @@ interface FixtureImage {
   rgb_uint8_after_crop_sha256: string;
 }
 
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function expectedResample(pil: string): string {
   if (pil.startsWith('BICUBIC')) return 'bicubic';

@@ -5,13 +5,13 @@
  * test/data/make_image_cases.py with Debian 12's Pillow 9.4.0 (the oracle's version): Pillow's mode,
  * size and decoded bytes, and the uint8 RGB after Resize + CenterCrop + convert('RGB').
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { decodeImage, preprocessImage, resizeCropRgb } from '../src/image/index.js';
 import { centerCropBox, normalizeToChw, resizedSize, roundHalfEven } from '../src/image/transforms.js';
+import { sha256 } from './helpers/assert.js';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
 
@@ -21,7 +21,6 @@ interface PillowCase {
 }
 
 const cases = (JSON.parse(readFileSync(join(dataDir, 'pillow-cases.json'), 'utf8')) as { cases: PillowCase[] }).cases;
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('image modes beyond the fixtures (expected values from Pillow 9.4)', function () {
   it('has the 23 generated cases, each under 20 KB', function () {

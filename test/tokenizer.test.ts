@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FileError, ImageRewardError, InputError } from '../src/errors.js';
 import { BERT_BASE_UNCASED_VOCAB_SHA256, BertTokenizer, TokenizerError } from '../src/tokenizer/index.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { rejection } from './helpers/assert.js';
 
 const VOCAB = 'vocab/bert-base-uncased-vocab.txt';
 const CASES = 'tokenizer/cases.json';
@@ -39,15 +40,6 @@ function thrown(fn: () => unknown): Error {
     return err as Error;
   }
   expect.fail('expected an error');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  expect.fail('expected a rejection');
 }
 
 /** A minimal vocab: the BERT specials plus `extra`, one per line. */

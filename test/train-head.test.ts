@@ -12,6 +12,7 @@ import { collapseHead, rawRewards, type LinearTensors } from '../src/train/linea
 import { SeededRandom } from '../src/util/random.js';
 import { splitRecords, trainHead, type TrainingRecord } from '../src/train/trainer.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
+import { maxAbsDiff } from './helpers/assert.js';
 
 /** A head for hidden size 64 (the tiny model's width) with the real layer sizes. */
 const CONFIG: ImageRewardConfig = { ...IMAGEREWARD_V1, med: { ...IMAGEREWARD_V1_MED, hiddenSize: 64 } };
@@ -60,12 +61,6 @@ function layerTensors(weights: HeadWeights): LinearTensors[] {
     weight: tf.tidy(() => tf.tensor2d(weights.get(s.key)!, s.shape as [number, number]).transpose() as tf.Tensor2D),
     bias: tf.tensor1d(weights.get(s.key.replace(/weight$/, 'bias'))!),
   }));
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 describe('train: head training on synthetic features', () => {

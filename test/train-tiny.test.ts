@@ -20,6 +20,7 @@ import { preferenceAccuracy } from '../src/train/metric.js';
 import { SeededRandom } from '../src/util/random.js';
 import { trainHead, type TrainingRecord } from '../src/train/trainer.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { maxAbsDiff } from './helpers/assert.js';
 
 const TINY = ['tiny/tiny.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'vocab/bert-base-uncased-vocab.txt'];
 const BACKEND = process.env.IMAGEREWARD_TEST_BACKEND ?? 'wasm';
@@ -76,12 +77,6 @@ function writeDataset(dir: string): string {
   const file = join(dir, 'data.json');
   writeFileSync(file, JSON.stringify(records, null, 1));
   return file;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 /** Normalised rewards of features under head weights in checkpoint layout, float64, layer by layer. */

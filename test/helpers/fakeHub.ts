@@ -4,11 +4,10 @@
  * `x-linked-etag` (sha256) and `x-linked-size`, like huggingface.co does for LFS files. Can cut a
  * transfer midway, lie about the sha256, or ignore Range requests.
  */
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+import { sha256 } from './assert.js';
 
 export class FakeHub {
   readonly requests: { url: string; range: string | undefined }[] = [];

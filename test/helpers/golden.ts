@@ -23,9 +23,3 @@ export function goldenValues(g: Golden, name: string): number[] {
   return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
