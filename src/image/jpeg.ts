@@ -6,6 +6,8 @@
  */
 import { invalidImage, unsupportedImage } from './errors.js';
 import { checkImageSize } from './limits.js';
+import type { JpegWebpDecoder } from './decoderChoice.js';
+import { nativeJpegPixels } from './nativeDecode.js';
 import type { DecodedImage } from './types.js';
 import { decodeJpegRgba, keepChannels, WasmDecodeError, type RgbaPixels } from './wasmCodecs.js';
 
@@ -54,8 +56,8 @@ async function runDecoder(bytes: Uint8Array, source: string): Promise<RgbaPixels
   return result.pixels;
 }
 
-/** Decodes a JPEG file's bytes into 'L' or 'RGB'. */
-export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<DecodedImage> {
+/** Decodes a JPEG file's bytes into 'L' or 'RGB' with the wasm decoder, or sharp when `decoder` is 'native'. */
+export async function decodeJpeg(bytes: Uint8Array, source: string, decoder: JpegWebpDecoder = 'wasm'): Promise<DecodedImage> {
   const frame = readFrame(bytes, source);
   if (frame.bits !== 8) throw unsupportedImage(source, `${frame.bits}-bit JPEG is not supported (Pillow: "cannot handle ${frame.bits}-bit layers")`);
   checkImageSize(frame.width, frame.height, source);
@@ -65,11 +67,16 @@ export async function decodeJpeg(bytes: Uint8Array, source: string): Promise<Dec
   if (frame.components !== 1 && frame.components !== 3) {
     throw unsupportedImage(source, `JPEG with ${frame.components} components is not supported`);
   }
+  const bands = frame.components === 1 ? 1 : 3;
+  if (decoder === 'native') {
+    // null: sharp rejected the file or it is not plainly well-formed; the wasm decoder below decides (nativeDecode.ts)
+    const data = await nativeJpegPixels(bytes, { width: frame.width, height: frame.height, bands });
+    if (data) return { mode: bands === 1 ? 'L' : 'RGB', width: frame.width, height: frame.height, data, format: 'jpeg', decoder: 'native' };
+  }
   const rgba = await runDecoder(bytes, source);
   if (rgba.width !== frame.width || rgba.height !== frame.height) {
     throw invalidImage(source, `corrupt JPEG: decoder gave ${rgba.width}x${rgba.height}, header says ${frame.width}x${frame.height}`);
   }
-  const bands = frame.components === 1 ? 1 : 3;
   const data = keepChannels(rgba, bands); // gray comes back replicated to R=G=B; keep one band as 'L'
-  return { mode: bands === 1 ? 'L' : 'RGB', width: rgba.width, height: rgba.height, data, format: 'jpeg' };
+  return { mode: bands === 1 ? 'L' : 'RGB', width: rgba.width, height: rgba.height, data, format: 'jpeg', decoder: 'wasm' };
 }

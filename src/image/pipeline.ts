@@ -6,7 +6,7 @@
 import { toRgb } from './convert.js';
 import { resizeLikePillow, type ResampleUsed } from './resize.js';
 import { centerCropBox, cropInterleaved, normalizeToChw, resizedSize } from './transforms.js';
-import { MODE_BANDS, type DecodedImage } from './types.js';
+import { MODE_BANDS, type DecodedImage, type PixelDecoder } from './types.js';
 
 /** The uint8 stage: Resize -> CenterCrop -> convert('RGB'), HWC, before ToTensor. */
 export interface CroppedRgb {
@@ -25,6 +25,8 @@ export interface PreprocessedImage {
   /** File path, or '<bytes>' / '<raw>'. */
   source: string;
   format: 'png' | 'jpeg' | 'webp' | 'raw';
+  /** Which code produced the pixels: 'native' (sharp), 'wasm', 'js' (PNG), 'none' (raw input). */
+  decoder: PixelDecoder;
   /** Pillow mode as opened: 'RGB', 'RGBA', 'L', 'LA', 'P', '1', 'I'. */
   mode: string;
   /** As decoded. */
@@ -54,6 +56,7 @@ export function preprocessDecoded(image: DecodedImage, source: string, size = 22
     shape: [1, 3, size, size],
     source,
     format: image.format,
+    decoder: image.decoder,
     mode: image.mode,
     width: image.width,
     height: image.height,

@@ -208,7 +208,7 @@ export function decodePng(bytes: Uint8Array, source: string): DecodedImage {
   validateHeader(h, chunks.palette, source);
   const { rows, rowBytes } = unpackRows(chunks, source);
   const mode = pillowMode(h);
-  const image: DecodedImage = { mode, width: h.width, height: h.height, data: toPillowPixels(rows, rowBytes, h, mode), format: 'png' };
+  const image: DecodedImage = { mode, width: h.width, height: h.height, data: toPillowPixels(rows, rowBytes, h, mode), format: 'png', decoder: 'js' };
   if (mode === 'P') image.palette = paletteOf(chunks.palette!);
   return image;
 }

@@ -16,5 +16,5 @@ export function rawToDecoded(raw: RawImage): DecodedImage {
     throw invalidImage(source, `raw pixels: ${raw.data.length} bytes for ${raw.width}x${raw.height}x${raw.channels}, expected ${expected}`);
   }
   const data = new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length);
-  return { mode: raw.channels === 4 ? 'RGBA' : 'RGB', width: raw.width, height: raw.height, data, format: 'raw' };
+  return { mode: raw.channels === 4 ? 'RGBA' : 'RGB', width: raw.width, height: raw.height, data, format: 'raw', decoder: 'none' };
 }

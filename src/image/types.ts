@@ -5,6 +5,12 @@
 
 export type EncodedFormat = 'png' | 'jpeg' | 'webp';
 
+/**
+ * Which code produced the pixels: 'native' (sharp / libvips), 'wasm' (the @jsquash libjpeg-turbo /
+ * libwebp builds), 'js' (TypeScript decoders such as PNG), 'none' (raw pixels given by the caller).
+ */
+export type PixelDecoder = 'native' | 'wasm' | 'js' | 'none';
+
 /** The Pillow modes a decoder can produce here (Image.open(...).mode). */
 export type PillowMode = '1' | 'L' | 'P' | 'LA' | 'RGB' | 'RGBA' | 'I';
 
@@ -27,4 +33,5 @@ export interface DecodedImage {
   /** 'P' only: 256 RGB triplets; entries the file does not define keep ImagingPaletteNew's gray ramp (i,i,i). */
   palette?: Uint8Array;
   format: EncodedFormat | 'raw';
+  decoder: PixelDecoder;
 }

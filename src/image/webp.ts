@@ -5,6 +5,8 @@
  */
 import { invalidImage, unsupportedImage } from './errors.js';
 import { checkImageSize } from './limits.js';
+import type { JpegWebpDecoder } from './decoderChoice.js';
+import { nativeWebpPixels } from './nativeDecode.js';
 import type { DecodedImage } from './types.js';
 import { decodeWebpRgba, keepChannels, WasmDecodeError } from './wasmCodecs.js';
 
@@ -40,11 +42,17 @@ function readFeatures(bytes: Uint8Array, source: string): WebpFeatures {
   throw invalidImage(source, `corrupt WebP: unknown first chunk ${JSON.stringify(fourcc)}`);
 }
 
-/** Decodes a WebP file's bytes into 'RGB' or 'RGBA'. */
-export async function decodeWebp(bytes: Uint8Array, source: string): Promise<DecodedImage> {
+/** Decodes a WebP file's bytes into 'RGB' or 'RGBA' with the wasm decoder, or sharp when `decoder` is 'native'. */
+export async function decodeWebp(bytes: Uint8Array, source: string, decoder: JpegWebpDecoder = 'wasm'): Promise<DecodedImage> {
   const features = readFeatures(bytes, source);
   if (features.animated) throw unsupportedImage(source, 'animated WebP is not supported');
   checkImageSize(features.width, features.height, source);
+  const mode = features.hasAlpha ? 'RGBA' : 'RGB';
+  if (decoder === 'native') {
+    // null: sharp rejected the file; the wasm decoder below decides and gives our usual diagnosis (nativeDecode.ts)
+    const data = await nativeWebpPixels(bytes, { width: features.width, height: features.height, bands: features.hasAlpha ? 4 : 3 });
+    if (data) return { mode, width: features.width, height: features.height, data, format: 'webp', decoder: 'native' };
+  }
   let rgba;
   try {
     rgba = (await decodeWebpRgba(bytes)).pixels;
@@ -55,6 +63,5 @@ export async function decodeWebp(bytes: Uint8Array, source: string): Promise<Dec
   if (rgba.width !== features.width || rgba.height !== features.height) {
     throw invalidImage(source, `corrupt WebP: decoder gave ${rgba.width}x${rgba.height}, header says ${features.width}x${features.height}`);
   }
-  const mode = features.hasAlpha ? 'RGBA' : 'RGB';
-  return { mode, width: rgba.width, height: rgba.height, data: keepChannels(rgba, features.hasAlpha ? 4 : 3), format: 'webp' };
+  return { mode, width: rgba.width, height: rgba.height, data: keepChannels(rgba, features.hasAlpha ? 4 : 3), format: 'webp', decoder: 'wasm' };
 }
