@@ -1,0 +1,155 @@
+/**
+ * libjpeg-turbo 2.1.5 jidctint.c jpeg_idct_islow (the default JDCT_ISLOW method): dequantisation,
+ * the 13-bit fixed-point 8x8 inverse DCT in two passes (columns, then rows), and the post-IDCT
+ * range limit of jdmaster.c prepare_range_limit_table, indexed by `x & 1023` as libjpeg does (so
+ * absurd overflows wrap exactly as they do there). Intermediates are exact integers held in doubles
+ * (C uses 64-bit JLONG); `| 0` is the C `(int)` cast.
+ */
+
+const CONST_BITS = 13;
+const PASS1_BITS = 2;
+const FIX_0_298631336 = 2446;
+const FIX_0_390180644 = 3196;
+const FIX_0_541196100 = 4433;
+const FIX_0_765366865 = 6270;
+const FIX_0_899976223 = 7373;
+const FIX_1_175875602 = 9633;
+const FIX_1_501321110 = 12299;
+const FIX_1_847759065 = 15137;
+const FIX_1_961570560 = 16069;
+const FIX_2_053119869 = 16819;
+const FIX_2_562915447 = 20995;
+const FIX_3_072711026 = 25172;
+
+/** jdct.h DESCALE: round, then an arithmetic right shift (floor). */
+function descale(x: number, n: number): number {
+  return Math.floor((x + 2 ** (n - 1)) / 2 ** n);
+}
+
+/**
+ * IDCT_range_limit(cinfo)[x & RANGE_MASK]: x + 128 clamped to 0..255 for x in -512..511; beyond
+ * that the table repeats with period 1024 (x = 600 gives 0, x = -600 gives 255).
+ */
+const RANGE_LIMIT: Uint8Array = (() => {
+  const t = new Uint8Array(1024);
+  for (let i = 0; i < 1024; i++) {
+    const x = i < 512 ? i : i - 1024;
+    t[i] = x + 128 < 0 ? 0 : x + 128 > 255 ? 255 : x + 128;
+  }
+  return t;
+})();
+
+const workspace = new Int32Array(64);
+
+/**
+ * One block: `coefs[at..at+64)` (natural order) times `quant`, inverse-transformed into the 8x8
+ * samples at `out[offset + row * stride + col]`.
+ */
+export function idctIslow(coefs: Int16Array, at: number, quant: Uint16Array, out: Uint8Array, offset: number, stride: number): void {
+  const ws = workspace;
+  // Pass 1: columns from the input, results scaled up by sqrt(8) * 2^PASS1_BITS into the workspace
+  for (let col = 0; col < 8; col++) {
+    const c = at + col;
+    if (coefs[c + 8] === 0 && coefs[c + 16] === 0 && coefs[c + 24] === 0 && coefs[c + 32] === 0 &&
+      coefs[c + 40] === 0 && coefs[c + 48] === 0 && coefs[c + 56] === 0) {
+      const dc = (coefs[c]! * quant[col]! * 4) | 0;
+      for (let row = 0; row < 8; row++) ws[row * 8 + col] = dc;
+      continue;
+    }
+    let z2 = coefs[c + 16]! * quant[col + 16]!;
+    let z3 = coefs[c + 48]! * quant[col + 48]!;
+    let z1 = (z2 + z3) * FIX_0_541196100;
+    let tmp2 = z1 - z3 * FIX_1_847759065;
+    let tmp3 = z1 + z2 * FIX_0_765366865;
+    z2 = coefs[c]! * quant[col]!;
+    z3 = coefs[c + 32]! * quant[col + 32]!;
+    let tmp0 = (z2 + z3) * 8192;
+    let tmp1 = (z2 - z3) * 8192;
+    const tmp10 = tmp0 + tmp3;
+    const tmp13 = tmp0 - tmp3;
+    const tmp11 = tmp1 + tmp2;
+    const tmp12 = tmp1 - tmp2;
+    // odd part
+    tmp0 = coefs[c + 56]! * quant[col + 56]!;
+    tmp1 = coefs[c + 40]! * quant[col + 40]!;
+    tmp2 = coefs[c + 24]! * quant[col + 24]!;
+    tmp3 = coefs[c + 8]! * quant[col + 8]!;
+    z1 = tmp0 + tmp3;
+    z2 = tmp1 + tmp2;
+    z3 = tmp0 + tmp2;
+    let z4 = tmp1 + tmp3;
+    const z5 = (z3 + z4) * FIX_1_175875602;
+    tmp0 *= FIX_0_298631336;
+    tmp1 *= FIX_2_053119869;
+    tmp2 *= FIX_3_072711026;
+    tmp3 *= FIX_1_501321110;
+    z1 *= -FIX_0_899976223;
+    z2 *= -FIX_2_562915447;
+    z3 = z3 * -FIX_1_961570560 + z5;
+    z4 = z4 * -FIX_0_390180644 + z5;
+    tmp0 += z1 + z3;
+    tmp1 += z2 + z4;
+    tmp2 += z2 + z3;
+    tmp3 += z1 + z4;
+    const n = CONST_BITS - PASS1_BITS;
+    ws[col] = descale(tmp10 + tmp3, n) | 0;
+    ws[56 + col] = descale(tmp10 - tmp3, n) | 0;
+    ws[8 + col] = descale(tmp11 + tmp2, n) | 0;
+    ws[48 + col] = descale(tmp11 - tmp2, n) | 0;
+    ws[16 + col] = descale(tmp12 + tmp1, n) | 0;
+    ws[40 + col] = descale(tmp12 - tmp1, n) | 0;
+    ws[24 + col] = descale(tmp13 + tmp0, n) | 0;
+    ws[32 + col] = descale(tmp13 - tmp0, n) | 0;
+  }
+  // Pass 2: rows from the workspace, descaled by 2^(CONST_BITS + PASS1_BITS + 3) into samples
+  const n = CONST_BITS + PASS1_BITS + 3;
+  for (let row = 0; row < 8; row++) {
+    const w = row * 8;
+    const o = offset + row * stride;
+    if (ws[w + 1] === 0 && ws[w + 2] === 0 && ws[w + 3] === 0 && ws[w + 4] === 0 && ws[w + 5] === 0 && ws[w + 6] === 0 && ws[w + 7] === 0) {
+      const dc = RANGE_LIMIT[descale(ws[w]!, PASS1_BITS + 3) & 1023]!;
+      out.fill(dc, o, o + 8);
+      continue;
+    }
+    let z2 = ws[w + 2]!;
+    let z3 = ws[w + 6]!;
+    let z1 = (z2 + z3) * FIX_0_541196100;
+    let tmp2 = z1 - z3 * FIX_1_847759065;
+    let tmp3 = z1 + z2 * FIX_0_765366865;
+    let tmp0 = (ws[w]! + ws[w + 4]!) * 8192;
+    let tmp1 = (ws[w]! - ws[w + 4]!) * 8192;
+    const tmp10 = tmp0 + tmp3;
+    const tmp13 = tmp0 - tmp3;
+    const tmp11 = tmp1 + tmp2;
+    const tmp12 = tmp1 - tmp2;
+    tmp0 = ws[w + 7]!;
+    tmp1 = ws[w + 5]!;
+    tmp2 = ws[w + 3]!;
+    tmp3 = ws[w + 1]!;
+    z1 = tmp0 + tmp3;
+    z2 = tmp1 + tmp2;
+    z3 = tmp0 + tmp2;
+    let z4 = tmp1 + tmp3;
+    const z5 = (z3 + z4) * FIX_1_175875602;
+    tmp0 *= FIX_0_298631336;
+    tmp1 *= FIX_2_053119869;
+    tmp2 *= FIX_3_072711026;
+    tmp3 *= FIX_1_501321110;
+    z1 *= -FIX_0_899976223;
+    z2 *= -FIX_2_562915447;
+    z3 = z3 * -FIX_1_961570560 + z5;
+    z4 = z4 * -FIX_0_390180644 + z5;
+    tmp0 += z1 + z3;
+    tmp1 += z2 + z4;
+    tmp2 += z2 + z3;
+    tmp3 += z1 + z4;
+    out[o] = RANGE_LIMIT[descale(tmp10 + tmp3, n) & 1023]!;
+    out[o + 7] = RANGE_LIMIT[descale(tmp10 - tmp3, n) & 1023]!;
+    out[o + 1] = RANGE_LIMIT[descale(tmp11 + tmp2, n) & 1023]!;
+    out[o + 6] = RANGE_LIMIT[descale(tmp11 - tmp2, n) & 1023]!;
+    out[o + 2] = RANGE_LIMIT[descale(tmp12 + tmp1, n) & 1023]!;
+    out[o + 5] = RANGE_LIMIT[descale(tmp12 - tmp1, n) & 1023]!;
+    out[o + 3] = RANGE_LIMIT[descale(tmp13 + tmp0, n) & 1023]!;
+    out[o + 4] = RANGE_LIMIT[descale(tmp13 - tmp0, n) & 1023]!;
+  }
+}
