@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
-import { preprocessImage, type RawImage } from '../image/index.js';
+import { preprocessImage, type JpegWebpDecoder, type RawImage } from '../image/index.js';
 
 export type ImageInput = string | Uint8Array | RawImage | tf.Tensor;
 
@@ -72,10 +72,10 @@ export function checkImageInput(x: unknown, index: number): asserts x is ImageIn
   if (typeof x === 'string' && x.length === 0) throw new InputError(`image ${index}: the path is empty`);
 }
 
-/** Preprocesses one input to CHW pixels of `size` x `size`. */
-export async function loadImage(input: ImageInput, size: number, index: number): Promise<LoadedImage> {
+/** Preprocesses one input to CHW pixels of `size` x `size`; JPEG / WebP go through `decoder`. */
+export async function loadImage(input: ImageInput, size: number, index: number, decoder: JpegWebpDecoder): Promise<LoadedImage> {
   const label = describe(input, index);
   if (input instanceof tf.Tensor) return { pixels: await tensorPixels(input, size, label), label };
-  const pre = await preprocessImage(input, { size });
+  const pre = await preprocessImage(input, { size, decoder });
   return { pixels: pre.pixels, label };
 }

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../backend.js';
 import { ConfigError, InputError } from '../errors.js';
+import { resolveImageDecoder, type JpegWebpDecoder } from '../image/index.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import { ImageRewardModel, rankRewards } from '../model/imagereward.js';
 import { BertTokenizer } from '../tokenizer/index.js';
@@ -26,6 +27,11 @@ export interface ImageRewardLoadOptions extends ModelSourceOptions {
   readonly backend?: string;
   /** Threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1); see selectBackend. */
   readonly wasmThreads?: number;
+  /**
+   * JPEG / WebP decoder: 'auto' (sharp when installed, else wasm) | 'wasm' | 'native' (default:
+   * $IMAGEREWARD_IMAGE_DECODER, else 'auto'). Same pixels either way; 'native' without sharp is an error.
+   */
+  readonly imageDecoder?: string;
   /** Images per image-encoder call, and pairs per text-encoder call (default 4). */
   readonly batchSize?: number;
   /** A head-only safetensors (`mlp.layers.*`, checkpoint layout) overlaid on the model's head. */
@@ -51,6 +57,8 @@ export interface ModelDescription {
   readonly configOrigin: ConfigOrigin;
   readonly config: ImageRewardConfig;
   readonly backend: BackendChoice;
+  /** The decoder JPEG / WebP images go through ('auto' resolved at load). */
+  readonly imageDecoder: JpegWebpDecoder;
   readonly parameterCount: number;
   /** dtype of the stored floating-point weights (computation is always float32). */
   readonly storedDtype: string;
@@ -84,6 +92,7 @@ export class ImageReward {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be a positive integer, got ${options.batchSize}`);
     const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
     const source = await resolveModelSource(nameOrPath, { ...options, log });
+    const imageDecoder = await resolveImageDecoder(options.imageDecoder);
     const backend = await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads, log });
     const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath, source.vocabSha256 ? { expectedSha256: source.vocabSha256 } : {});
     const reader = SafetensorsReader.open(source.weightsPath);
@@ -95,7 +104,7 @@ export class ImageReward {
       const weights = options.head ? headOverlay(reader, options.head, config) : reader;
       const model = ImageRewardModel.fromReader(weights, config);
       const description: ModelDescription = {
-        source, configOrigin: origin, config, backend,
+        source, configOrigin: origin, config, backend, imageDecoder,
         parameterCount: model.parameterCount(),
         storedDtype: storedDtype(reader),
         unexpectedKeys: model.unexpectedKeys,
@@ -163,7 +172,7 @@ export class ImageReward {
     checkPrompt(prompt, 0);
     checkImageInput(image, 0);
     const size = this.config.vit.imgSize;
-    const { pixels } = await loadImage(image, size, 0);
+    const { pixels } = await loadImage(image, size, 0, this.description.imageDecoder);
     const { inputIds, attentionMask } = this.tokenizer.encode(prompt, { maxLength: this.config.maxLength });
     const out = new Map<string, NamedArray>();
     const ids = tf.tensor2d(inputIds, [1, inputIds.length], 'int32');
@@ -252,7 +261,7 @@ export class ImageReward {
       for (let start = 0; start < images.length; start += this.batchSize) {
         const batch = images.slice(start, start + this.batchSize);
         const pixels = new Float32Array(batch.length * plane);
-        for (let i = 0; i < batch.length; i++) pixels.set((await loadImage(batch[i]!, size, start + i)).pixels, i * plane);
+        for (let i = 0; i < batch.length; i++) pixels.set((await loadImage(batch[i]!, size, start + i, this.description.imageDecoder)).pixels, i * plane);
         chunks.push(tf.tidy(() => this.model.encodeImages(tf.tensor4d(pixels, [batch.length, 3, size, size]))));
       }
     } catch (err) {

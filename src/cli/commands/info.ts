@@ -1,4 +1,5 @@
 /** `imagereward info --model M`: what a model is (configs, parameter count, stored dtype, backend). */
+import { nativeDecoderStatus } from '../../image/index.js';
 import { medConfigToJson, vitConfigToJson } from '../../model/config.js';
 import { flagOption, type Command } from '../command.js';
 import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE } from './modelOptions.js';
@@ -14,6 +15,7 @@ export const infoCommand: Command = {
     const model = await loadModelFromArgs(args, io);
     try {
       const d = model.description;
+      const native = await nativeDecoderStatus();
       const info = {
         model: d.source.requested,
         origin: d.source.origin,
@@ -21,6 +23,8 @@ export const infoCommand: Command = {
         vocab: d.source.vocabPath,
         ...(d.head ? { head: d.head } : {}),
         backend: d.backend.name,
+        image_decoder: d.imageDecoder,
+        native_decoder: native.available ? native.version : `unavailable (${native.reason})`,
         parameters: d.parameterCount,
         dtype: d.storedDtype,
         configSource: d.configOrigin,
@@ -37,6 +41,7 @@ export const infoCommand: Command = {
         io.out(`weights     ${info.weights} (${info.dtype})`);
         io.out(`vocab       ${info.vocab}`);
         io.out(`backend     ${info.backend}`);
+        io.out(`images      JPEG/WebP decoder ${info.image_decoder}; native decoder: ${info.native_decoder}`);
         io.out(`parameters  ${info.parameters.toLocaleString('en-US')}`);
         io.out(`vit         ${JSON.stringify(info.vit_config)} (from ${d.configOrigin.vit})`);
         io.out(`med         ${JSON.stringify(info.med_config)} (from ${d.configOrigin.med})`);

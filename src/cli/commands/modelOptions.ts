@@ -9,6 +9,7 @@ export const MODEL_OPTIONS: OptionSpec = {
   model: { type: 'string' },
   backend: { type: 'string' },
   'wasm-threads': { type: 'string' },
+  'image-decoder': { type: 'string' },
   vocab: { type: 'string' },
   'med-config': { type: 'string' },
   'vit-config': { type: 'string' },
@@ -19,11 +20,18 @@ export const MODEL_OPTIONS: OptionSpec = {
   json: { type: 'boolean' },
 };
 
+/** Usage line of --image-decoder, shared with `preprocess`. */
+export const IMAGE_DECODER_USAGE = [
+  '  --image-decoder D  JPEG/WebP decoder: auto | wasm | native (sharp, optional dependency; same pixels)',
+  '                     (default: $IMAGEREWARD_IMAGE_DECODER, else auto = native when sharp is installed)',
+].join('\n');
+
 export const MODEL_USAGE = [
   '  --model M          ImageReward-v1.0 (default; downloaded once into the cache), a .safetensors,',
   '                     a .pt (converted once, cached) or a directory',
   '  --backend B        node-gpu | node | wasm | cpu (default: $IMAGEREWARD_BACKEND, else the best available)',
   '  --wasm-threads N   threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1)',
+  IMAGE_DECODER_USAGE,
   '  --vocab FILE       vocab.txt (default: beside the model, else bert-base-uncased from the cache)',
   '  --med-config FILE  med_config.json to use instead of the model\'s own',
   '  --vit-config FILE  vit_config.json to use instead of the model\'s own',
@@ -52,6 +60,7 @@ export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliIO): Pro
   return ImageReward.load(stringOption(args, 'model') ?? DEFAULT_MODEL, {
     backend: stringOption(args, 'backend'),
     wasmThreads: positiveIntOption(args, 'wasm-threads'),
+    imageDecoder: stringOption(args, 'image-decoder'),
     vocab: stringOption(args, 'vocab'),
     medConfig: stringOption(args, 'med-config'),
     vitConfig: stringOption(args, 'vit-config'),
