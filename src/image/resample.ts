@@ -9,7 +9,7 @@
  */
 
 /** Resample.c PRECISION_BITS = 32 - 8 - 2. */
-const PRECISION_BITS = 22;
+export const PRECISION_BITS = 22;
 
 /** Resample.c bicubic_filter with a = -0.5. */
 function bicubic(x: number): number {
@@ -53,7 +53,7 @@ export function precomputeCoeffs(inSize: number, in0: number, in1: number, outSi
 }
 
 /** Resample.c normalize_coeffs_8bpc: weights to 22-bit fixed point, rounded half away from zero. */
-function fixedPoint(weights: Float64Array): Int32Array {
+export function fixedPoint(weights: Float64Array): Int32Array {
   const out = new Int32Array(weights.length);
   const one = 1 << PRECISION_BITS;
   for (let i = 0; i < weights.length; i++) {
@@ -183,30 +183,43 @@ function vertical32(src: Plane<Int32Array>, ysize: number, c: Coefficients): Int
   return out;
 }
 
+/**
+ * Resample.c ImagingResampleInner for the whole-image box: the coefficients of both passes, and the
+ * source rows [yFirst, yFirst + rows) the vertical pass reads (only those go through the horizontal
+ * pass; the vertical bounds are made relative to yFirst). A pass is null when its axis keeps its size.
+ */
+export interface ResamplePlan {
+  horizontal: { coeffs: Coefficients; yFirst: number; rows: number } | null;
+  vertical: Coefficients | null;
+}
+
+export function planResample(width: number, height: number, xsize: number, ysize: number): ResamplePlan {
+  const vert = precomputeCoeffs(height, 0, height, ysize);
+  let horizontal: ResamplePlan['horizontal'] = null;
+  if (xsize !== width) {
+    const yFirst = vert.bounds[0]!;
+    const yLast = vert.bounds[2 * ysize - 2]! + vert.bounds[2 * ysize - 1]!;
+    for (let i = 0; i < ysize; i++) vert.bounds[2 * i] = vert.bounds[2 * i]! - yFirst;
+    horizontal = { coeffs: precomputeCoeffs(width, 0, width, xsize), yFirst, rows: yLast - yFirst };
+  }
+  return { horizontal, vertical: ysize !== height ? vert : null };
+}
+
 interface Kernels<T extends Uint8Array | Int32Array> {
   horizontal(src: Plane<T>, offset: number, rows: number, xsize: number, c: Coefficients): T;
   vertical(src: Plane<T>, ysize: number, c: Coefficients): T;
 }
 
-/**
- * Resample.c ImagingResampleInner for the whole-image box: only the source rows the vertical pass
- * reads go through the horizontal pass; each pass runs only when its axis changes size.
- */
+/** Runs a plan with the scalar kernels, pass by pass as Pillow does. */
 function resampleInner<T extends Uint8Array | Int32Array>(src: Plane<T>, xsize: number, ysize: number, kernels: Kernels<T>): Plane<T> {
-  const needHorizontal = xsize !== src.width;
-  const needVertical = ysize !== src.height;
-  const vert = precomputeCoeffs(src.height, 0, src.height, ysize);
+  const plan = planResample(src.width, src.height, xsize, ysize);
   let img = src;
-  if (needHorizontal) {
-    const yFirst = vert.bounds[0]!;
-    const yLast = vert.bounds[2 * ysize - 2]! + vert.bounds[2 * ysize - 1]!;
-    for (let i = 0; i < ysize; i++) vert.bounds[2 * i] = vert.bounds[2 * i]! - yFirst;
-    const horiz = precomputeCoeffs(src.width, 0, src.width, xsize);
-    const rows = yLast - yFirst;
-    img = { data: kernels.horizontal(src, yFirst, rows, xsize, horiz), width: xsize, height: rows, bands: src.bands };
+  if (plan.horizontal) {
+    const { coeffs, yFirst, rows } = plan.horizontal;
+    img = { data: kernels.horizontal(src, yFirst, rows, xsize, coeffs), width: xsize, height: rows, bands: src.bands };
   }
-  if (needVertical) {
-    img = { data: kernels.vertical(img, ysize, vert), width: img.width, height: ysize, bands: img.bands };
+  if (plan.vertical) {
+    img = { data: kernels.vertical(img, ysize, plan.vertical), width: img.width, height: ysize, bands: img.bands };
   }
   return img === src ? { ...src, data: src.data.slice() as T } : img;
 }
@@ -214,7 +227,11 @@ function resampleInner<T extends Uint8Array | Int32Array>(src: Plane<T>, xsize: 
 const KERNELS_8: Kernels<Uint8Array> = { horizontal: horizontal8, vertical: vertical8 };
 const KERNELS_32: Kernels<Int32Array> = { horizontal: horizontal32, vertical: vertical32 };
 
-/** Pillow BICUBIC resize of a uint8 image with any number of bands (every band is resampled). */
+/**
+ * Pillow BICUBIC resize of a uint8 image with any number of bands (every band is resampled), with
+ * the scalar kernels above: the readable mirror of Resample.c, used where WebAssembly SIMD is not
+ * available (resize.ts prefers the bit-identical simdResample.ts).
+ */
 export function resampleBicubic8(src: Plane<Uint8Array>, xsize: number, ysize: number): Plane<Uint8Array> {
   return resampleInner(src, xsize, ysize, KERNELS_8);
 }

@@ -1,6 +1,7 @@
 /** PIL Image.resize (Pillow 9.4, Image.py) for the modes a decoder produces. */
 import { premultiplyAlpha, unpremultiplyAlpha } from './convert.js';
-import { resampleBicubic32, resampleBicubic8, resizeNearest } from './resample.js';
+import { resampleBicubic32, resampleBicubic8, resizeNearest, type Plane } from './resample.js';
+import { resampleBicubic8Simd } from './simd/simdResample.js';
 import { MODE_BANDS, type DecodedImage } from './types.js';
 
 export type ResampleUsed = 'bicubic' | 'nearest' | 'none';
@@ -23,6 +24,8 @@ export function resizeLikePillow(image: DecodedImage, width: number, height: num
   const alphaBands = image.mode === 'RGBA' ? 4 : image.mode === 'LA' ? 2 : null;
   const u8 = image.data as Uint8Array;
   const input = alphaBands ? premultiplyAlpha(u8, alphaBands) : u8;
-  const out = resampleBicubic8({ data: input, width: image.width, height: image.height, bands }, width, height).data;
+  const plane: Plane<Uint8Array> = { data: input, width: image.width, height: image.height, bands };
+  // the SIMD kernels give the scalar kernels' bytes exactly; the scalar ones run where wasm SIMD is missing
+  const out = (resampleBicubic8Simd(plane, width, height) ?? resampleBicubic8(plane, width, height)).data;
   return { image: resized(alphaBands ? unpremultiplyAlpha(out, alphaBands) : out), resample: 'bicubic' };
 }

@@ -1,0 +1,111 @@
+/**
+ * Pillow's 8-bit BICUBIC resize (resample.ts's plan, bit-identical results) on the WebAssembly SIMD
+ * kernels of simdKernels.ts. The horizontal pass is the vertical kernel run on the transposed image:
+ *   transpose rows [yFirst, yFirst + rows) -> pass (columns) -> transpose back -> pass (rows).
+ * One module instance and one memory serve every call; the memory grows to the largest image seen.
+ */
+import { fixedPoint, planResample, type Coefficients, type Plane } from '../resample.js';
+import { resampleModuleBytes } from './simdKernels.js';
+
+type Transpose = (src: number, srcStride: number, width: number, height: number, bands: number, dst: number, dstStride: number) => void;
+type Pass = (src: number, srcStride: number, lineLen: number, dst: number, dstStride: number, nOut: number, bounds: number, coefs: number, ksize: number) => void;
+
+interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+const PAGE = 65536;
+
+interface Kernels { memory: WasmMemory; transpose: Transpose; pass: Pass }
+let kernels: Kernels | null | undefined;
+
+/** The kernels, or null where WebAssembly SIMD is missing (the module does not validate). */
+function loadKernels(): Kernels | null {
+  if (kernels !== undefined) return kernels;
+  const bytes = resampleModuleBytes();
+  if (!wasmApi || !wasmApi.validate(bytes)) return (kernels = null);
+  const memory = new wasmApi.Memory({ initial: 1 });
+  const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
+  return (kernels = { memory, transpose: exports.transpose as Transpose, pass: exports.pass as Pass });
+}
+
+/** Whether the SIMD resize runs here (Node >= 16.4 and current browsers have WebAssembly SIMD). */
+export function simdResampleAvailable(): boolean {
+  return loadKernels() !== null;
+}
+
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+
+/** Bump allocator over the kernels' memory: 16-byte aligned regions, all sized before any is written. */
+class Layout {
+  size = 0;
+  take(bytes: number): number {
+    const at = this.size;
+    this.size = align16(at + bytes);
+    return at;
+  }
+}
+
+/** A pass's coefficients as the kernel reads them: (ymin, count) pairs, then each weight 4 times. */
+function writeCoefficients(mem: ArrayBuffer, boundsAt: number, coefsAt: number, c: Coefficients): void {
+  new Int32Array(mem, boundsAt, c.bounds.length).set(c.bounds);
+  const fixed = fixedPoint(c.weights);
+  const splat = new Int32Array(mem, coefsAt, fixed.length * 4);
+  for (let i = 0; i < fixed.length; i++) splat.fill(fixed[i]!, 4 * i, 4 * i + 4);
+}
+
+/** Pillow BICUBIC resize of a uint8 image with any number of bands, or null without WebAssembly SIMD. */
+export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysize: number): Plane<Uint8Array> | null {
+  const k = loadKernels();
+  if (!k) return null;
+  const { width, height, bands } = src;
+  const plan = planResample(width, height, xsize, ysize);
+  if (!plan.horizontal && !plan.vertical) return { ...src, data: src.data.slice() };
+  const h = plan.horizontal;
+  const v = plan.vertical;
+  // Lines that a kernel reads or writes 16 bytes (pass) or 4 bytes (transpose) at a time get padding.
+  const rows = h ? h.rows : height;
+  const colStride = align16(rows * bands + 3); // a transposed line: one source column
+  const rowStride = align16(xsize * bands + 3); // a row after the horizontal pass
+  const layout = new Layout();
+  const hBounds = h ? layout.take(xsize * 8) : 0;
+  const hCoefs = h ? layout.take(h.coeffs.weights.length * 16) : 0;
+  const vBounds = v ? layout.take(ysize * 8) : 0;
+  const vCoefs = v ? layout.take(v.weights.length * 16) : 0;
+  const source = layout.take(width * height * bands + 16);
+  const columns = h ? layout.take(width * colStride) : 0;
+  const columnsOut = h ? layout.take(xsize * colStride) : 0;
+  const rowsOut = h ? layout.take(rows * rowStride) : 0;
+  const final = v ? layout.take(ysize * rowStride) : 0;
+  const missing = layout.size - k.memory.buffer.byteLength;
+  if (missing > 0) k.memory.grow(Math.ceil(missing / PAGE));
+  const mem = k.memory.buffer;
+  new Uint8Array(mem, source, src.data.length).set(src.data);
+
+  let lines = source; // the current image: `lineCount` lines of `xsize * bands` (or the source's) bytes
+  let lineStride = width * bands;
+  if (h) {
+    writeCoefficients(mem, hBounds, hCoefs, h.coeffs);
+    k.transpose(source + h.yFirst * width * bands, width * bands, width, rows, bands, columns, colStride);
+    k.pass(columns, colStride, rows * bands, columnsOut, colStride, xsize, hBounds, hCoefs, h.coeffs.ksize);
+    k.transpose(columnsOut, colStride, rows, xsize, bands, rowsOut, rowStride);
+    lines = rowsOut;
+    lineStride = rowStride;
+  }
+  if (v) {
+    writeCoefficients(mem, vBounds, vCoefs, v);
+    k.pass(lines, lineStride, xsize * bands, final, rowStride, ysize, vBounds, vCoefs, v.ksize);
+    lines = final;
+    lineStride = rowStride;
+  }
+  const rowLen = xsize * bands;
+  const out = new Uint8Array(rowLen * ysize);
+  const view = new Uint8Array(mem);
+  for (let y = 0; y < ysize; y++) out.set(view.subarray(lines + y * lineStride, lines + y * lineStride + rowLen), y * rowLen);
+  return { data: out, width: xsize, height: ysize, bands };
+}
