@@ -85,11 +85,15 @@ export function decodeWebpRgba(bytes: Uint8Array): Promise<{ pixels: RgbaPixels;
   return webpDecoder.run(bytes);
 }
 
-/** Keeps the first `bands` channels of RGBA pixels (1: the gray that libjpeg replicated, 3: RGB, 4: all). */
+/**
+ * Keeps the first `bands` channels of RGBA pixels (1: the gray that libjpeg replicated, 3: RGB, 4: all,
+ * as a view: each decode returns a fresh buffer that nothing else holds).
+ */
 export function keepChannels(rgba: RgbaPixels, bands: 1 | 3 | 4): Uint8Array {
   const n = rgba.width * rgba.height;
   const src = rgba.data;
-  if (bands === 4) return new Uint8Array(src.buffer, src.byteOffset, n * 4).slice();
+  if (bands === 4) return new Uint8Array(src.buffer, src.byteOffset, n * 4);
+  if (bands === 3 && src.byteOffset % 4 === 0) return rgbaToRgb(new Uint32Array(src.buffer, src.byteOffset, n), n);
   const out = new Uint8Array(n * bands);
   if (bands === 1) {
     for (let i = 0; i < n; i++) out[i] = src[4 * i]!;
@@ -97,6 +101,30 @@ export function keepChannels(rgba: RgbaPixels, bands: 1 | 3 | 4): Uint8Array {
     for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += 4) {
       out[j] = src[k]!; out[j + 1] = src[k + 1]!; out[j + 2] = src[k + 2]!;
     }
+  }
+  return out;
+}
+
+/**
+ * RGBA -> RGB four pixels (16 bytes in, three 32-bit words out) at a time. The packing assumes
+ * little-endian words; elsewhere, and for the last n % 4 pixels, bytes are copied one by one.
+ */
+function rgbaToRgb(words: Uint32Array, n: number): Uint8Array {
+  const out = new Uint8Array(n * 3);
+  const groups = n >> 2;
+  const outWords = new Uint32Array(out.buffer, 0, groups * 3);
+  const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  if (littleEndian) {
+    for (let g = 0, i = 0, o = 0; g < groups; g++, i += 4, o += 3) {
+      const p0 = words[i]!, p1 = words[i + 1]!, p2 = words[i + 2]!, p3 = words[i + 3]!;
+      outWords[o] = (p0 & 0xffffff) | (p1 << 24);
+      outWords[o + 1] = ((p1 >>> 8) & 0xffff) | (p2 << 16);
+      outWords[o + 2] = ((p2 >>> 16) & 0xff) | (p3 << 8);
+    }
+  }
+  const bytes = new Uint8Array(words.buffer, words.byteOffset, n * 4);
+  for (let i = littleEndian ? groups * 4 : 0; i < n; i++) {
+    out[3 * i] = bytes[4 * i]!; out[3 * i + 1] = bytes[4 * i + 1]!; out[3 * i + 2] = bytes[4 * i + 2]!;
   }
   return out;
 }
