@@ -7,7 +7,7 @@
 import { InputError } from '../errors.js';
 import { readFileChecked } from '../util/fs.js';
 import { decodeImage } from './decode.js';
-import { imageDecoderName } from './decoderChoice.js';
+import { resolveImageDecoder } from './decoderChoice.js';
 import { preprocessDecoded, type PreprocessedImage } from './pipeline.js';
 import { rawToDecoded, type RawImage } from './raw.js';
 
@@ -44,7 +44,8 @@ export interface PreprocessOptions {
 export async function preprocessImage(input: ImageInput, opts: PreprocessOptions = {}): Promise<PreprocessedImage> {
   const size = opts.size ?? 224;
   if (!Number.isInteger(size) || size <= 0) throw new InputError(`preprocessImage: size must be a positive integer, got ${size}`);
-  const decode = { decoder: imageDecoderName(opts.decoder) }; // checked for every input kind, raw pixels included
+  // resolved for every input kind (raw pixels included): a bad name or 'native' without sharp always fails
+  const decode = { decoder: await resolveImageDecoder(opts.decoder) };
   if (typeof input === 'string') return preprocessDecoded(await decodeImage(await readFileChecked(input, 'image'), input, decode), input, size);
   if (input instanceof Uint8Array) return preprocessDecoded(await decodeImage(input, '<bytes>', decode), '<bytes>', size);
   return preprocessDecoded(rawToDecoded(input), '<raw>', size);

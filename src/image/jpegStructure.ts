@@ -42,20 +42,31 @@ function endOfEntropyData(bytes: Uint8Array, at: number): number {
 }
 
 /**
- * True when, from SOI on, the file holds one frame header, only table / APPn / COM segments, at
- * least one scan, and ends its last scan with EOI. False for anything else, including odd but
- * legal files (they are simply decoded by the wasm decoder).
+ * Index of the next marker's 0xFF at or after `at`, or -1. Like jdmarker.c's next_marker: bytes
+ * that are not a marker (stray data, FF00) are skipped with a warning only, fill bytes (FFFF) too.
+ */
+function nextMarker(bytes: Uint8Array, at: number): number {
+  for (let i = bytes.indexOf(0xff, at); i >= 0 && i + 1 < bytes.length; i = bytes.indexOf(0xff, i + 1)) {
+    const code = bytes[i + 1]!;
+    if (code !== 0xff && code !== 0x00) return i;
+  }
+  return -1;
+}
+
+/**
+ * True when, from SOI on, the file holds one frame header, only table / APPn / COM / parameterless
+ * segments, at least one scan, and ends with EOI (stray bytes between segments are skipped, as
+ * libjpeg skips them). False for anything else, including odd but legal files (they are simply
+ * decoded by the wasm decoder).
  */
 export function jpegStructureIsPlain(bytes: Uint8Array): boolean {
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return false;
-  let at = 2;
   let frames = 0;
   let scans = 0;
-  while (at + 1 < bytes.length) {
-    if (bytes[at] !== 0xff) return false; // extraneous bytes before a marker
+  for (let at = nextMarker(bytes, 2); at >= 0; at = nextMarker(bytes, at)) {
     const marker = bytes[at + 1]!;
-    if (marker === 0xff) { at++; continue; } // fill byte
     if (marker === 0xd9) return frames === 1 && scans > 0; // EOI
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; } // TEM, RSTn: no length
     const isFrame = isStartOfFrame(marker);
     if (!(isFrame || marker === 0xda || isTableOrMiscMarker(marker))) return false;
     if (isFrame && ++frames > 1) return false;

@@ -72,15 +72,16 @@ export interface NativePixels { data: Uint8Array; width: number; height: number;
  * keep the pixels identical to the wasm decoders (and to Pillow):
  * - ignoreIcc: no colour management (Pillow keeps the stored values; the ICC profile is only metadata);
  * - autoOrient false: no EXIF rotation (Pillow's Image.open does not rotate);
- * - failOn 'warning': any libjpeg / libwebp warning fails, so a damaged file is never decoded
- *   here; the caller hands it to the wasm decoder, which mirrors Pillow's handling of it;
+ * - failOn 'truncated': a file that ends early fails (Pillow: "image file is truncated", where
+ *   libjpeg alone would only warn and pad with gray); other libjpeg warnings ("Corrupt JPEG data:
+ *   ...") are tolerated as Pillow tolerates them, and libjpeg errors fail;
  * - limitInputPixels false: the size limit is ours (limits.ts, Pillow's), checked before decoding;
  * - `alpha` forces the alpha band on or off, as the caller's header parse decided the mode.
  */
 export async function decodeWithSharp(bytes: Uint8Array, alpha: 'keep' | 'add' | 'remove'): Promise<NativePixels> {
   const result = await load();
   if ('reason' in result) throw new Error(`sharp is not available: ${result.reason}`);
-  let image = result.sharp(bytes, { ignoreIcc: true, autoOrient: false, failOn: 'warning', limitInputPixels: false });
+  let image = result.sharp(bytes, { ignoreIcc: true, autoOrient: false, failOn: 'truncated', limitInputPixels: false });
   if (alpha === 'add') image = image.ensureAlpha();
   if (alpha === 'remove') image = image.removeAlpha();
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });

@@ -2,12 +2,15 @@
  * JPEG / WebP pixels from sharp, in the band layout the caller's header parse chose (jpeg.ts,
  * webp.ts keep deciding the mode, size checks and refusals).
  *
- * Errors are not diagnosed here. sharp's messages differ from libjpeg's and libvips judges a few
- * damaged files differently from Pillow, so whenever sharp rejects a file, returns something
- * unexpected, or the JPEG's marker structure is not plain, these functions return null and the
- * caller runs the wasm decoder on the file: its error is our usual diagnosis, and a file libjpeg only
- * warns about is decoded as Pillow decodes it. Valid, well-formed files never take that path, so
- * 'native' and 'wasm' give the same pixels and the same errors for every input.
+ * Errors are not diagnosed here. sharp's messages differ from libjpeg's, so whenever sharp rejects a
+ * file (truncated, libjpeg / libwebp error), returns something unexpected, or the JPEG's marker
+ * structure is not plain (jpegStructure.ts), these functions return null and the caller runs the
+ * wasm decoder on the file: its error is our usual diagnosis, word for word. This is not a fallback
+ * for valid files: a well-formed file that sharp decodes never reaches the wasm decoder.
+ *
+ * Measured against Pillow 9.4 (test/data/native-corrupt-cases.json, test/data/*cases.json), sharp
+ * matches Pillow where the @jsquash wasm build does not: 4:4:0 / mixed h1v2 chroma sampling, and
+ * damaged scans whose out-of-range coefficients the wasm build's IDCT clamps differently.
  */
 import { jpegStructureIsPlain } from './jpegStructure.js';
 import { decodeWithSharp, type NativePixels } from './nativeCodecs.js';

@@ -29,6 +29,7 @@ async function compileFromPackage(specifier: string): Promise<WasmModule> {
  */
 class WasmDecoder {
   private ready: Promise<void> | null = null;
+  private compiled: Promise<WasmModule | undefined> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private messages: string[] = [];
 
@@ -38,8 +39,8 @@ class WasmDecoder {
   run(bytes: Uint8Array): Promise<{ pixels: RgbaPixels; messages: string[] }> {
     const job = this.queue.then(async () => {
       this.ready ??= (async () => {
-        const module = isNode ? await compileFromPackage(this.wasmSpecifier) : undefined;
-        await this.init(module, { printErr: (m: string) => { this.messages.push(m); } });
+        this.compiled ??= isNode ? compileFromPackage(this.wasmSpecifier) : Promise.resolve(undefined);
+        await this.init(await this.compiled, { printErr: (m: string) => { this.messages.push(m); } });
       })();
       await this.ready;
       this.messages = [];
@@ -47,6 +48,9 @@ class WasmDecoder {
         const pixels = await this.decode(ownBuffer(bytes));
         return { pixels, messages: this.messages };
       } catch (err) {
+        // A failed decode can leave the emscripten instance corrupt (after some aborts every later
+        // call fails with "memory access out of bounds"), so the next call starts a fresh one.
+        this.ready = null;
         throw new WasmDecodeError(this.messages, err);
       }
     });
