@@ -8,6 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { ImageReward } from '../src/api/imagereward.js';
+import type { CliIO } from '../src/cli/command.js';
+import { main } from '../src/cli/main.js';
 import { ImageRewardError, InputError, BackendError } from '../src/errors.js';
 import {
   decodeImage, IMAGE_DECODER_ENV, ImageError, NativeDecoderUnavailableError, nativeDecoderStatus, preprocessImage,
@@ -174,6 +177,58 @@ describe('image decoder choice', function () {
     if (!status.available) return; // the native half is covered below (and skips loudly there)
     expect((await preprocessImage(jpeg, { decoder: 'native' })).decoder).to.equal('native');
     expect((await preprocessImage(webp, { decoder: 'auto' })).decoder).to.equal('native');
+  });
+});
+
+describe('--image-decoder / ImageReward.load({imageDecoder})', function () {
+  const backend = process.env.IMAGEREWARD_TEST_BACKEND ?? 'wasm';
+  let model: string[];
+
+  before(function () {
+    requireFixtures(this, 'tiny/tiny.safetensors', 'vocab/bert-base-uncased-vocab.txt', 'images/1.webp');
+    model = ['--model', fixturePath('tiny/tiny.safetensors'), '--vocab', fixturePath('vocab/bert-base-uncased-vocab.txt'), '--backend', backend];
+  });
+
+  afterEach(function () {
+    setSharpLoader(undefined);
+  });
+
+  async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIO = { out: (l) => out.push(l), err: (l) => err.push(l), isTTY: false };
+    return { code: await main(argv, io), out, err };
+  }
+
+  it('load resolves the decoder up front: a bad name or native without sharp fails, the choice is in the description', async function () {
+    const load = (imageDecoder: string): Promise<ImageReward> => ImageReward.load(fixturePath('tiny/tiny.safetensors'),
+      { backend, vocab: fixturePath('vocab/bert-base-uncased-vocab.txt'), log: null, imageDecoder });
+    expect(await rejection(load('sharp'))).to.be.instanceOf(InputError);
+    const m = await load('wasm');
+    try {
+      expect(m.description.imageDecoder).to.equal('wasm');
+    } finally {
+      m.dispose();
+    }
+    setSharpLoader(missingSharp);
+    expect(await rejection(load('native'))).to.be.instanceOf(NativeDecoderUnavailableError);
+  });
+
+  it('info reports the decoder; preprocess takes --image-decoder and says which decoder ran', async function () {
+    const info = await cli('info', ...model, '--image-decoder', 'wasm', '--json');
+    expect(info.code, info.err.join('\n')).to.equal(0);
+    const described = JSON.parse(info.out[0]!) as { image_decoder: string; native_decoder: string };
+    expect(described.image_decoder).to.equal('wasm');
+    expect(described.native_decoder).to.match(/^(sharp \d|unavailable)/);
+    const text = await cli('info', ...model, '--image-decoder', 'wasm');
+    expect(text.out.join('\n')).to.match(/JPEG\/WebP decoder wasm; native decoder: /);
+    const bad = await cli('preprocess', fixturePath('images/1.webp'), '--out', '/nonexistent/x.safetensors', '--image-decoder', 'fast');
+    expect(bad.code).to.equal(2);
+    expect(bad.err.join('\n')).to.include('"fast"').and.include('auto, wasm, native');
+    setSharpLoader(missingSharp);
+    const missing = await cli('info', ...model, '--image-decoder', 'native');
+    expect(missing.code).to.equal(2);
+    expect(missing.err.join('\n')).to.include('npm install sharp@0.35.5');
   });
 });
 
