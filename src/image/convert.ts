@@ -11,13 +11,32 @@ function mulDiv255(a: number, b: number): number {
   return ((tmp >> 8) + tmp) >> 8;
 }
 
-/** Convert.c rgbA2rgba / lA2la: colour bands times alpha (the last band). */
+/** MULDIV255(v, alpha) for every byte pair, indexed [alpha << 8 | v] (64 KiB, built on first use). */
+let mulDiv255Table: Uint8Array | null = null;
+function mulDiv255Lookup(): Uint8Array {
+  if (mulDiv255Table) return mulDiv255Table;
+  const table = new Uint8Array(65536);
+  for (let alpha = 0; alpha < 256; alpha++) for (let v = 0; v < 256; v++) table[(alpha << 8) | v] = mulDiv255(v, alpha);
+  return (mulDiv255Table = table);
+}
+
+/** Convert.c rgbA2rgba / lA2la: colour bands times alpha (the last band), through the lookup table. */
 export function premultiplyAlpha(data: Uint8Array, bands: 2 | 4): Uint8Array {
+  const table = mulDiv255Lookup();
   const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i += bands) {
-    const alpha = data[i + bands - 1]!;
-    for (let c = 0; c < bands - 1; c++) out[i + c] = mulDiv255(data[i + c]!, alpha);
-    out[i + bands - 1] = alpha;
+  if (bands === 4) {
+    for (let i = 0; i < data.length; i += 4) {
+      const alpha = data[i + 3]!;
+      const row = alpha << 8;
+      out[i] = table[row | data[i]!]!; out[i + 1] = table[row | data[i + 1]!]!; out[i + 2] = table[row | data[i + 2]!]!;
+      out[i + 3] = alpha;
+    }
+  } else {
+    for (let i = 0; i < data.length; i += 2) {
+      const alpha = data[i + 1]!;
+      out[i] = table[(alpha << 8) | data[i]!]!;
+      out[i + 1] = alpha;
+    }
   }
   return out;
 }
