@@ -1,14 +1,15 @@
 /**
  * Image preprocessing speed: a 1024x1024 JPEG and a 1024x1024 WebP (made here with the @jsquash
  * encoders from a synthetic photo-like picture) through preprocessImage(bytes), ms per image
- * (median). Baseline measured in the same run: the wasm decode alone, so the ratio shows what the
- * Pillow-exact resize + crop + normalise adds on top of decoding.
+ * (median), once per JPEG/WebP decoder: 'wasm' (@jsquash) and 'native' (sharp, when installed).
+ * Baseline measured in the same run: the wasm decode alone, so each ratio shows what a row costs
+ * relative to decoding with wasm (below 1: faster than the wasm decode alone).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import encodeJpeg, { init as initJpegEncoder } from '@jsquash/jpeg/encode.js';
 import encodeWebp, { init as initWebpEncoder } from '@jsquash/webp/encode.js';
-import { decodeImage, preprocessImage } from '../src/image/index.js';
+import { decodeImage, nativeDecoderStatus, preprocessImage, type JpegWebpDecoder } from '../src/image/index.js';
 import { machineLine, median } from './machine.js';
 
 const SIDE = 1024;
@@ -66,12 +67,19 @@ async function main(): Promise<void> {
     { name: 'WebP lossy q80', bytes: new Uint8Array(await encodeWebp(picture, { quality: 80 })) },
   ];
   console.log(`${SIDE}x${SIDE} input, ${RUNS} runs after ${WARMUP} warm-up, median ms per image (wall; CPU time of this process in brackets, less inflated when the cores are shared)`);
+  const native = await nativeDecoderStatus();
+  const decoders: JpegWebpDecoder[] = native.available ? ['wasm', 'native'] : ['wasm'];
+  console.log(`native decoder: ${native.available ? `${native.version} (sharp.concurrency left at its default)` : `unavailable, rows skipped (${native.reason})`}`);
   for (const { name, bytes } of inputs) {
-    const decode = await timeIt(() => decodeImage(bytes));
-    const total = await timeIt(() => preprocessImage(bytes));
-    console.log(`${name.padEnd(16)} (${(bytes.length / 1024).toFixed(0)} KiB): preprocessImage ${total.wall.toFixed(1)} ms [cpu ${total.cpu.toFixed(1)}]`
-      + ` | decode only (baseline) ${decode.wall.toFixed(1)} ms [cpu ${decode.cpu.toFixed(1)}] | ratio ${(total.wall / decode.wall).toFixed(2)}x`
-      + ` | target <= 60 ms: ${total.wall <= 60 ? 'met' : 'MISSED'}`);
+    const baseline = await timeIt(() => decodeImage(bytes, '<bytes>', { decoder: 'wasm' }));
+    console.log(`${name} (${(bytes.length / 1024).toFixed(0)} KiB): baseline = wasm decode only ${baseline.wall.toFixed(1)} ms [cpu ${baseline.cpu.toFixed(1)}]`);
+    for (const decoder of decoders) {
+      const decode = decoder === 'wasm' ? baseline : await timeIt(() => decodeImage(bytes, '<bytes>', { decoder }));
+      const total = await timeIt(() => preprocessImage(bytes, { decoder }));
+      console.log(`  decoder ${decoder.padEnd(6)}: preprocessImage ${total.wall.toFixed(1)} ms [cpu ${total.cpu.toFixed(1)}] (ratio ${(total.wall / baseline.wall).toFixed(2)}x)`
+        + ` | decode only ${decode.wall.toFixed(1)} ms [cpu ${decode.cpu.toFixed(1)}] (ratio ${(decode.wall / baseline.wall).toFixed(2)}x)`
+        + ` | target <= 60 ms: ${total.wall <= 60 ? 'met' : 'MISSED'}`);
+    }
   }
 }
 
