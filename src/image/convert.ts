@@ -57,7 +57,8 @@ export function unpremultiplyAlpha(data: Uint8Array, bands: 2 | 4): Uint8Array {
 
 /**
  * Image.convert('RGB'): RGBA drops alpha without compositing (rgba2rgb), L / LA / '1' replicate the
- * gray value (l2rgb, la2rgb), P looks up the palette ignoring tRNS (p2rgb), I clips to 0..255 (i2rgb).
+ * gray value (l2rgb, la2rgb), P looks up the palette ignoring tRNS (p2rgb), I clips to 0..255 (i2rgb),
+ * CMYK is cmyk2rgb: nk = 255 - K, each colour nk - MULDIV255(ink, nk) (no colour management).
  */
 export function toRgb(image: DecodedImage): Uint8Array {
   const n = image.width * image.height;
@@ -81,6 +82,13 @@ export function toRgb(image: DecodedImage): Uint8Array {
       for (let i = 0; i < n; i++) {
         const v = data[i]!;
         out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v <= 0 ? 0 : v >= 255 ? 255 : v;
+      }
+      break;
+    case 'CMYK':
+      for (let i = 0; i < n; i++) {
+        const nk = 255 - data[4 * i + 3]!;
+        // Convert.c CLIP8 is a no-op here: MULDIV255(ink, nk) never exceeds nk
+        for (let c = 0; c < 3; c++) out[3 * i + c] = nk - mulDiv255(data[4 * i + c]!, nk);
       }
       break;
     case 'P': {

@@ -1,10 +1,12 @@
 /**
  * JPEG -> Pillow mode via libjpeg-turbo (the @jsquash mozjpeg build, default ISLOW IDCT and fancy
  * upsampling, as Pillow's JpegDecode.c uses libjpeg). Mode from the frame header as
- * PIL.JpegImagePlugin.SOF: 1 component -> 'L', 3 -> 'RGB', 4 -> 'CMYK' (not decodable here: the
- * wasm build only outputs RGBA and libjpeg-turbo has no CMYK->RGB conversion).
+ * PIL.JpegImagePlugin.SOF: 1 component -> 'L', 3 -> 'RGB', 4 -> 'CMYK'. The wasm build only outputs
+ * RGBA, so 4-component (CMYK / YCCK) files go through the TypeScript port of libjpeg-turbo in
+ * jpegjs/ instead, read as Pillow reads them (rawmode 'CMYK;I').
  */
 import { invalidImage, unsupportedImage } from './errors.js';
+import { decodeJpegJs } from './jpegjs/decoder.js';
 import { checkImageSize } from './limits.js';
 import type { JpegWebpDecoder } from './decoderChoice.js';
 import { nativeJpegPixels } from './nativeDecode.js';
@@ -56,14 +58,26 @@ async function runDecoder(bytes: Uint8Array, source: string): Promise<RgbaPixels
   return result.pixels;
 }
 
-/** Decodes a JPEG file's bytes into 'L' or 'RGB' with the wasm decoder, or sharp when `decoder` is 'native'. */
+/**
+ * CMYK / YCCK JPEG -> 'CMYK' with the TypeScript decoder. JpegImagePlugin always reads 4 components
+ * as rawmode 'CMYK;I' ("assume adobe conventions"): every libjpeg sample is inverted (255 - v).
+ */
+function decodeCmykJpeg(bytes: Uint8Array, source: string): DecodedImage {
+  const image = decodeJpegJs(bytes, source);
+  const data = image.data;
+  for (let i = 0; i < data.length; i++) data[i] = 255 - data[i]!;
+  return { mode: 'CMYK', width: image.width, height: image.height, data, format: 'jpeg', decoder: 'js' };
+}
+
+/**
+ * Decodes a JPEG file's bytes: 'L' or 'RGB' with the wasm decoder (or sharp when `decoder` is
+ * 'native'), 'CMYK' with the TypeScript decoder.
+ */
 export async function decodeJpeg(bytes: Uint8Array, source: string, decoder: JpegWebpDecoder = 'wasm'): Promise<DecodedImage> {
   const frame = readFrame(bytes, source);
   if (frame.bits !== 8) throw unsupportedImage(source, `${frame.bits}-bit JPEG is not supported (Pillow: "cannot handle ${frame.bits}-bit layers")`);
   checkImageSize(frame.width, frame.height, source);
-  if (frame.components === 4) {
-    throw unsupportedImage(source, 'CMYK/YCCK JPEG is not supported (the wasm libjpeg decoder cannot output CMYK); convert it to RGB first');
-  }
+  if (frame.components === 4) return decodeCmykJpeg(bytes, source);
   if (frame.components !== 1 && frame.components !== 3) {
     throw unsupportedImage(source, `JPEG with ${frame.components} components is not supported`);
   }

@@ -27,7 +27,7 @@ export interface PreprocessedImage {
   format: 'png' | 'jpeg' | 'webp' | 'raw';
   /** Which code produced the pixels: 'native' (sharp), 'wasm', 'js' (PNG), 'none' (raw input). */
   decoder: PixelDecoder;
-  /** Pillow mode as opened: 'RGB', 'RGBA', 'L', 'LA', 'P', '1', 'I'. */
+  /** Pillow mode as opened: 'RGB', 'RGBA', 'L', 'LA', 'P', '1', 'I', 'CMYK'. */
   mode: string;
   /** As decoded. */
   width: number;

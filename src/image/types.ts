@@ -12,17 +12,18 @@ export type EncodedFormat = 'png' | 'jpeg' | 'webp';
 export type PixelDecoder = 'native' | 'wasm' | 'js' | 'none';
 
 /** The Pillow modes a decoder can produce here (Image.open(...).mode). */
-export type PillowMode = '1' | 'L' | 'P' | 'LA' | 'RGB' | 'RGBA' | 'I';
+export type PillowMode = '1' | 'L' | 'P' | 'LA' | 'RGB' | 'RGBA' | 'I' | 'CMYK';
 
 /** Bytes per pixel of each 8-bit mode in `DecodedImage.data` (mode 'I' uses `Int32Array`, 1 value). */
 export const MODE_BANDS: Readonly<Record<PillowMode, number>> = {
-  '1': 1, L: 1, P: 1, LA: 2, RGB: 3, RGBA: 4, I: 1,
+  '1': 1, L: 1, P: 1, LA: 2, RGB: 3, RGBA: 4, I: 1, CMYK: 4,
 };
 
 /**
  * Pixels, row-major, `MODE_BANDS[mode]` interleaved values per pixel:
  * - '1': 0 or 255 (as Pillow's unpacker stores 1-bit pixels); 'P': palette indices;
  * - 'I': 32-bit signed integers (16-bit grayscale PNG as Pillow 9.4 opens it);
+ * - 'CMYK': ink amounts as Pillow holds them (a JPEG's samples inverted, rawmode 'CMYK;I');
  * - everything else: uint8 channels in mode order.
  */
 export interface DecodedImage {

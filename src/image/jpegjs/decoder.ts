@@ -16,7 +16,7 @@ import {
   SegmentReader, unsupportedSofName, type Frame, type HuffmanSpec,
 } from './markers.js';
 import { decodeScan, type ScanContext } from './scan.js';
-import { upsample, upsampleMethod } from './upsample.js';
+import { upsample, upsampleMethod, type UpsampleMethod } from './upsample.js';
 
 export type JpegJsMode = 'L' | 'RGB' | 'CMYK';
 
@@ -44,6 +44,8 @@ interface StreamState {
   source: string;
   frame: Frame | null;
   layout: FrameLayout | null;
+  /** Per component, chosen (and checked) when the frame header is read, as jinit_upsampler does before any scan. */
+  upsampling: UpsampleMethod[];
   /** Progressive only: per component, the Al of the last scan that coded each coefficient (-1: none). */
   coefBits: Int32Array[];
   quantTables: (Uint16Array | null)[];
@@ -59,7 +61,7 @@ interface StreamState {
 export function decodeJpegJs(bytes: Uint8Array, source: string): JpegJsImage {
   if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== M_SOI) throw invalidImage(source, 'not a JPEG file: it does not start with SOI (FF D8)');
   const st: StreamState = {
-    bytes, source, frame: null, layout: null, coefBits: [], quantTables: [null, null, null, null],
+    bytes, source, frame: null, layout: null, upsampling: [], coefBits: [], quantTables: [null, null, null, null],
     dcTables: [null, null, null, null], acTables: [null, null, null, null], restartInterval: 0, jfif: false, adobe: null, scans: 0,
   };
   let pending = nextMarker(bytes, 2, source);
@@ -72,7 +74,7 @@ export function decodeJpegJs(bytes: Uint8Array, source: string): JpegJsImage {
     throw unsupportedImage(source, 'progressive JPEG whose scans leave low-frequency coefficients incomplete (libjpeg would apply block smoothing, which this decoder does not implement)');
   }
   const space = colourSpaceOf(st, frame);
-  const planes = layout.components.map((c) => componentPlane(c, layout, frame, source));
+  const planes = layout.components.map((c, i) => componentPlane(c, st.upsampling[i]!, layout, frame));
   const mode: JpegJsMode = space === 'gray' ? 'L' : space === 'rgb' || space === 'ycbcr' ? 'RGB' : 'CMYK';
   return { mode, colourSpace: space, width: frame.width, height: frame.height, data: convertColour(space, planes, frame.width * frame.height) };
 }
@@ -112,7 +114,9 @@ function readSegment(st: StreamState, marker: number, next: number): { marker: n
     }
     colourSpaceOf(st, frame); // refuses unsupported component counts before any allocation
     st.frame = frame;
-    st.layout = frameLayout(frame);
+    const layout = frameLayout(frame);
+    st.upsampling = layout.components.map((c) => upsampleMethod(c.frame.h, c.frame.v, layout.maxH, layout.maxV, c.downsampledWidth, source));
+    st.layout = layout;
     st.coefBits = frame.components.map(() => new Int32Array(64).fill(-1));
     return nextMarker(bytes, seg.end, source);
   }
@@ -151,9 +155,8 @@ function needsBlockSmoothing(layout: FrameLayout, coefBits: Int32Array[]): boole
 }
 
 /** IDCT of the blocks that hold real samples, then upsampling to the full image size. */
-function componentPlane(c: ComponentBuffer, layout: FrameLayout, frame: Frame, source: string): Uint8Array {
+function componentPlane(c: ComponentBuffer, method: UpsampleMethod, layout: FrameLayout, frame: Frame): Uint8Array {
   const { h, v } = c.frame;
-  const method = upsampleMethod(h, v, layout.maxH, layout.maxV, c.downsampledWidth, source);
   const stride = c.widthInBlocks * 8;
   const samples = new Uint8Array(stride * c.heightInBlocks * 8);
   // a component no scan coded has no latched table: jddctmgr.c leaves its multipliers zero (gray)
