@@ -173,7 +173,7 @@ def main():
     base.save(os.path.join(HERE, 'webp_lossless_rgb_48x36.webp'), lossless=True)
     cases.append(('webp_lossless_rgb_48x36.webp', "lossless WebP, opaque -> 'RGB'"))
 
-    # Not decodable here (IMAGE_UNSUPPORTED), kept out of `cases`: an Adobe CMYK JPEG.
+    # An Adobe CMYK JPEG; its expected values live in cmyk-cases.json (make_cmyk_cases.py), not in `cases`.
     Image.new('CMYK', (8, 8), (10, 200, 30, 50)).save(os.path.join(HERE, 'jpeg_cmyk_8x8.jpg'))
 
     out = []

@@ -1,0 +1,62 @@
+/**
+ * 1024x1024 JPEG decoding with the TypeScript libjpeg-turbo port (src/image/jpegjs), which serves
+ * CMYK / YCCK files: YCCK 2x2/1x1/1x1/2x2, CMYK 4:4:4 baseline and progressive. The baseline is the
+ * wasm libjpeg decoder on a 1024x1024 YCbCr 4:2:0 file from the same generator, measured in the same
+ * run, next to the TypeScript decoder on that same file (identical bytes checked).
+ * Needs gcc and libjpeg's headers to build test/data/make_cmyk_jpegs.c; skips otherwise.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJpegJs } from '../src/image/jpegjs/decoder.js';
+import { decodeJpegRgba, keepChannels } from '../src/image/wasmCodecs.js';
+import { machineLine, median } from './machine.js';
+
+const RUNS = 9;
+const WARMUP = 2;
+
+async function timeIt(fn: () => unknown): Promise<number> {
+  for (let i = 0; i < WARMUP; i++) await fn();
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+console.log(machineLine());
+const dir = mkdtempSync(join(tmpdir(), 'jpeg-cmyk-bench-'));
+try {
+  const tool = join(dir, 'make_cmyk_jpegs');
+  try {
+    execFileSync('gcc', ['-O2', '-o', tool, 'test/data/make_cmyk_jpegs.c', '-ljpeg'], { stdio: 'pipe' });
+  } catch {
+    console.log('skipped: gcc + libjpeg headers are needed to write the 1024x1024 test JPEGs');
+    process.exit(0);
+  }
+  const make = (name: string, space: string, sampling: string, progressive: number): Uint8Array => {
+    const path = join(dir, name);
+    execFileSync(tool, [path, '1024', '1024', space, sampling, '75', String(progressive), '0', 'auto', '7']);
+    return readFileSync(path);
+  };
+  console.log(`1024x1024, quality 75, median of ${RUNS} runs after ${WARMUP} warm-up`);
+  const ycc = make('ycc420.jpg', 'ycc', 'default', 0);
+  const wasmMs = await timeIt(() => decodeJpegRgba(ycc));
+  const tsYccMs = await timeIt(() => decodeJpegJs(ycc, 'ycc420.jpg'));
+  const same = Buffer.from(decodeJpegJs(ycc, 'ycc420.jpg').data).equals(Buffer.from(keepChannels((await decodeJpegRgba(ycc)).pixels, 3)));
+  console.log(`YCbCr 4:2:0 baseline: wasm (baseline) ${wasmMs.toFixed(1)} ms | TypeScript ${tsYccMs.toFixed(1)} ms | speed x${(wasmMs / tsYccMs).toFixed(2)} of the baseline | identical bytes: ${same}`);
+  for (const [name, space, sampling, progressive] of [
+    ['YCCK 2x2/1x1/1x1/2x2 baseline', 'ycck', 'default', 0],
+    ['CMYK 1x1 baseline', 'cmyk', 'default', 0],
+    ['CMYK 1x1 progressive', 'cmyk', 'default', 1],
+  ] as const) {
+    const file = make(`${space}-${progressive}.jpg`, space, sampling, progressive);
+    const ms = await timeIt(() => decodeJpegJs(file, name));
+    console.log(`${name} (${(file.length / 1024).toFixed(0)} KB): TypeScript ${ms.toFixed(1)} ms | speed x${(wasmMs / ms).toFixed(2)} of the baseline`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
