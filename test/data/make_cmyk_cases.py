@@ -8,8 +8,11 @@ progressive, restart intervals, Adobe APP14 or not); two are written by Pillow i
 come from Pillow opening each file: mode, size and decoded bytes (im.tobytes(): CMYK as Pillow holds
 it, i.e. libjpeg's samples inverted), then upstream's preprocessing up to the uint8 crop (torchvision's
 Resize size rule + Image.resize(BICUBIC) in mode CMYK, center crop, convert('RGB')).
+`smoothing` records Pillow's decoded bytes for progressive files cut after their first N scans (EOI
+appended; the test makes the same cuts): libjpeg block-smooths such incomplete images.
 """
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -59,6 +62,16 @@ CORE = [
     ('core_ycc420_narrow_4x9.jpg', 4, 9, 'ycc', '2x2,1x1,1x1', 75, 0, 0, 'auto', 'YCbCr 4:2:0, chroma 2 wide (plain h2v2)'),
     ('core_rgb_adobe0_27x18.jpg', 27, 18, 'rgb', '1x1,1x1,1x1', 75, 1, 0, 'auto', 'RGB (Adobe transform 0), progressive'),
 ]
+
+
+# progressive files whose truncated versions exercise libjpeg's block smoothing
+SMOOTHING = ['cmyk_progressive_224x224.jpg', 'cmyk_pillow_progressive_48x48.jpg', 'core_ycc420_progressive_45x31.jpg']
+
+
+def cut_after_scans(data, scans):
+    """The file up to its (scans+1)-th SOS marker, then EOI."""
+    sos = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xDA]
+    return data[:sos[scans]] + b'\xff\xd9', len(sos)
 
 
 def preprocess_uint8(im, size=224):
@@ -118,8 +131,19 @@ def main():
         im.load()
         core.append({'file': name, 'note': note, 'bytes': os.path.getsize(path), 'mode': im.mode, 'size': list(im.size),
                      'decoded_sha256': hashlib.sha256(im.tobytes()).hexdigest()})
+    smoothing = []
+    for name in SMOOTHING:
+        with open(os.path.join(HERE, name), 'rb') as f:
+            data = f.read()
+        total = cut_after_scans(data, 1)[1]
+        for scans in range(1, total):
+            im = Image.open(io.BytesIO(cut_after_scans(data, scans)[0]))
+            im.load()
+            smoothing.append({'base': name, 'scans': scans, 'of': total, 'mode': im.mode,
+                              'decoded_sha256': hashlib.sha256(im.tobytes()).hexdigest()})
     with open(os.path.join(HERE, 'cmyk-cases.json'), 'w') as f:
-        json.dump({'generator': 'test/data/make_cmyk_cases.py', 'pillow': Image.__version__, 'cases': out, 'core': core}, f, indent=1)
+        json.dump({'generator': 'test/data/make_cmyk_cases.py', 'pillow': Image.__version__, 'cases': out, 'core': core,
+                   'smoothing': smoothing}, f, indent=1)
         f.write('\n')
 
 

@@ -2,7 +2,8 @@
  * A baseline / extended / progressive Huffman JPEG decoder (8-bit) that reproduces libjpeg-turbo
  * 2.1.5's default decompression bit for bit: jdmarker.c read_markers, the whole-image coefficient
  * buffer of jdcoefct.c (every scan decoded first, as libjpeg does for progressive and multi-scan
- * files), ISLOW IDCT, fancy upsampling and jdcolor.c's default output colour space.
+ * files), block smoothing of incomplete progressive images, ISLOW IDCT, fancy upsampling and
+ * jdcolor.c's default output colour space.
  * Output: 'L' (gray), 'RGB' (YCbCr or RGB files) or 'CMYK' (CMYK or YCCK files, libjpeg's values,
  * not yet Pillow's inverted 'CMYK;I' reading).
  */
@@ -16,6 +17,7 @@ import {
   SegmentReader, unsupportedSofName, type Frame, type HuffmanSpec,
 } from './markers.js';
 import { decodeScan, type ScanContext } from './scan.js';
+import { forEachSmoothedBlock, smoothingApplies } from './smoothing.js';
 import { upsample, upsampleMethod, type UpsampleMethod } from './upsample.js';
 
 export type JpegJsMode = 'L' | 'RGB' | 'CMYK';
@@ -70,11 +72,10 @@ export function decodeJpegJs(bytes: Uint8Array, source: string): JpegJsImage {
   }
   const { frame, layout } = st;
   if (!frame || !layout || st.scans === 0) throw invalidImage(source, 'corrupt JPEG: no image data before EOI');
-  if (frame.progressive && needsBlockSmoothing(layout, st.coefBits)) {
-    throw unsupportedImage(source, 'progressive JPEG whose scans leave low-frequency coefficients incomplete (libjpeg would apply block smoothing, which this decoder does not implement)');
-  }
+  // jdcoefct.c start_output_pass: decompress_smooth_data when do_block_smoothing (the default) and smoothing_ok
+  const smoothing = frame.progressive && smoothingApplies(layout.components, st.coefBits);
   const space = colourSpaceOf(st, frame);
-  const planes = layout.components.map((c, i) => componentPlane(c, st.upsampling[i]!, layout, frame));
+  const planes = layout.components.map((c, i) => componentPlane(c, st.upsampling[i]!, layout, frame, smoothing ? st.coefBits[i]! : null));
   const mode: JpegJsMode = space === 'gray' ? 'L' : space === 'rgb' || space === 'ycbcr' ? 'RGB' : 'CMYK';
   return { mode, colourSpace: space, width: frame.width, height: frame.height, data: convertColour(space, planes, frame.width * frame.height) };
 }
@@ -137,33 +138,22 @@ function readSegment(st: StreamState, marker: number, next: number): { marker: n
 }
 
 /**
- * jdcoefct.c smoothing_ok: libjpeg smooths blocks of a progressive image when some of the first
- * nine AC coefficients were never sent or not refined to the last bit (and the DC was).
+ * IDCT of the blocks that hold real samples (block-smoothed when `smoothingBits`, the component's
+ * coef_bits, is given), then upsampling to the full image size.
  */
-function needsBlockSmoothing(layout: FrameLayout, coefBits: Int32Array[]): boolean {
-  // Q00, Q01, Q10, Q20, Q11, Q02, Q03, Q12, Q21, Q30 in natural order
-  const QPOS = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24];
-  let useful = false;
-  for (let ci = 0; ci < layout.components.length; ci++) {
-    const quant = layout.components[ci]!.quant;
-    if (!quant || QPOS.some((p) => quant[p] === 0)) return false;
-    const bits = coefBits[ci]!;
-    if (bits[0]! < 0) return false;
-    for (let k = 1; k <= 9; k++) if (bits[k] !== 0) useful = true;
-  }
-  return useful;
-}
-
-/** IDCT of the blocks that hold real samples, then upsampling to the full image size. */
-function componentPlane(c: ComponentBuffer, method: UpsampleMethod, layout: FrameLayout, frame: Frame): Uint8Array {
+function componentPlane(c: ComponentBuffer, method: UpsampleMethod, layout: FrameLayout, frame: Frame, smoothingBits: Int32Array | null): Uint8Array {
   const { h, v } = c.frame;
   const stride = c.widthInBlocks * 8;
   const samples = new Uint8Array(stride * c.heightInBlocks * 8);
   // a component no scan coded has no latched table: jddctmgr.c leaves its multipliers zero (gray)
   const quant = c.quant ?? new Uint16Array(64);
-  for (let by = 0; by < c.heightInBlocks; by++) {
-    for (let bx = 0; bx < c.widthInBlocks; bx++) {
-      idctIslow(c.coefficients, (by * c.blocksPerLine + bx) * 64, quant, samples, by * 8 * stride + bx * 8, stride);
+  if (smoothingBits) {
+    forEachSmoothedBlock(c, smoothingBits, layout.mcuRows, (block, by, bx) => idctIslow(block, 0, quant, samples, by * 8 * stride + bx * 8, stride));
+  } else {
+    for (let by = 0; by < c.heightInBlocks; by++) {
+      for (let bx = 0; bx < c.widthInBlocks; bx++) {
+        idctIslow(c.coefficients, (by * c.blocksPerLine + bx) * 64, quant, samples, by * 8 * stride + bx * 8, stride);
+      }
     }
   }
   const plane = { data: samples, stride, width: c.downsampledWidth, height: c.downsampledHeight };
