@@ -16,6 +16,7 @@ import { decodeImage, ImageError, preprocessImage, resizeCropRgb } from '../src/
 import { toRgb } from '../src/image/convert.js';
 import { decodeJpegJs } from '../src/image/jpegjs/decoder.js';
 import { decodeJpegRgba, keepChannels } from '../src/image/wasmCodecs.js';
+import { SeededRandom } from '../src/util/random.js';
 import { rejection, sha256 } from './helpers/assert.js';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
@@ -159,6 +160,28 @@ describe('TypeScript JPEG decoder core = Pillow, and = wasm libjpeg-turbo (1 and
         expect(Buffer.from(ts.data).equals(Buffer.from(ref))).to.equal(true);
       });
     }
+
+    it('60 seeded random sizes (1..70 px) and options: identical bytes every time', async function () {
+      // optimize_coding stays on: this mozjpeg build writes data its own decoder calls "bad Huffman code" without it
+      const rng = new SeededRandom(2024);
+      let same = 0;
+      for (let t = 0; t < 60; t++) {
+        const width = 1 + rng.int(70);
+        const height = 1 + rng.int(70);
+        const quality = 1 + rng.int(100);
+        const options: Partial<EncodeOptions> = {
+          quality, progressive: rng.int(2) === 1, auto_subsample: false, chroma_subsample: 1 + rng.int(2), color_space: 1 + rng.int(3),
+          baseline: quality >= 25 && rng.int(4) === 0, // below 25 the encoder prints a warning about clamped tables
+        };
+        const image = { data: pattern(width, height, t), width, height, colorSpace: 'srgb' } as unknown as EncoderInput;
+        const file = new Uint8Array(await encodeJpeg(image, options));
+        const ts = decodeJpegJs(file, `random-${t}`);
+        const ref = keepChannels((await decodeJpegRgba(file)).pixels, ts.mode === 'L' ? 1 : 3);
+        if (Buffer.from(ts.data).equals(Buffer.from(ref))) same++;
+        else expect.fail(`random case ${t}: ${width}x${height} ${JSON.stringify(options)} differs`);
+      }
+      expect(same).to.equal(60);
+    });
 
   });
 });
