@@ -115,6 +115,24 @@ describe('TypeScript JPEG decoder core = Pillow, and = wasm libjpeg-turbo (1 and
     });
   }
 
+  it('decodeImage gives Pillow\'s bytes for every core file with the wasm decoder chosen (h1v2 files go to the TypeScript decoder)', async function () {
+    for (const c of expected.core) {
+      const img = await decodeImage(read(c.file), c.file, { decoder: 'wasm' });
+      expect(sha256(img.data as Uint8Array), c.file).to.equal(c.decoded_sha256);
+      expect(img.decoder, c.file).to.equal(WASM_LACKS_H1V2_FANCY.has(c.file) ? 'js' : 'wasm');
+    }
+  });
+
+  it('skips stray bytes before a marker as libjpeg does (Pillow 9.4 decodes such a file to the original pixels)', async function () {
+    const plain = readFileSync(join(dataDir, 'jpeg_rgb422_48x36.jpg'));
+    const app0End = 4 + ((plain[4]! << 8) | plain[5]!); // SOI, then the APP0 segment
+    const stray = Uint8Array.from([...plain.subarray(0, app0End), 7, 0, 0x12, ...plain.subarray(app0End)]);
+    for (const decoder of ['wasm', 'auto'] as const) {
+      const [a, b] = [await decodeImage(plain, 'plain.jpg', { decoder }), await decodeImage(stray, 'stray.jpg', { decoder })];
+      expect(sha256(b.data as Uint8Array), decoder).to.equal(sha256(a.data as Uint8Array));
+    }
+  });
+
   describe('files made by the mozjpeg encoder at test time', function () {
     before(async function () {
       const wasmPath = createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/enc/mozjpeg_enc.wasm');

@@ -96,18 +96,30 @@ export function truncated(source: string, where: string): Error {
 /**
  * jdmarker.c next_marker: skips any bytes that are not 0xFF (libjpeg warns about "extraneous bytes"
  * and goes on), swallows fill 0xFF bytes and stuffed FF/00 pairs. Returns the marker code and the
- * position after it.
+ * position after it, or null when the data ends first.
  */
-export function nextMarker(bytes: Uint8Array, from: number, source: string): { marker: number; next: number } {
+export function findMarker(bytes: Uint8Array, from: number): { marker: number; next: number } | null {
   let at = from;
   for (;;) {
     while (at < bytes.length && bytes[at] !== 0xff) at++;
     while (at < bytes.length && bytes[at] === 0xff) at++;
-    if (at >= bytes.length) throw invalidImage(source, 'truncated JPEG: the data ends before the image is complete');
+    if (at >= bytes.length) return null;
     const code = bytes[at]!;
     at++;
     if (code !== 0) return { marker: code, next: at };
   }
+}
+
+/** findMarker, where running out of data is a truncated file. */
+export function nextMarker(bytes: Uint8Array, from: number, source: string): { marker: number; next: number } {
+  const found = findMarker(bytes, from);
+  if (!found) throw invalidImage(source, 'truncated JPEG: the data ends before the image is complete');
+  return found;
+}
+
+/** SOFn markers: 0xC0-0xCF except DHT (C4), JPG (C8) and DAC (CC). */
+export function isStartOfFrame(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
 }
 
 const SOF_NAMES: Readonly<Record<number, string>> = {
