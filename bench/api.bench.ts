@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { machineLine, median } from './machine.js';
+import { machineLine, medianMs } from './machine.js';
 import { ImageReward, preprocessImage } from '../src/index.js';
 import { fixturePath } from '../test/helpers/fixtures.js';
 
@@ -17,27 +17,16 @@ const RUNS = 5;
 const prompts = (JSON.parse(readFileSync(fixturePath('tiny/golden.json'), 'utf8')) as { prompts: { text: string }[] }).prompts.map((p) => p.text);
 const images = ['1.webp', '2.webp', '3.webp', '4.webp'].map((f) => fixturePath(`images/${f}`));
 
-async function time(fn: () => Promise<unknown>): Promise<number> {
-  await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
-
 const model = await ImageReward.load(fixturePath('tiny/tiny.safetensors'), { backend: 'wasm', vocab: fixturePath('vocab/bert-base-uncased-vocab.txt'), log: null });
 const pairsPrompts = prompts.flatMap((p) => images.map(() => p));
 const pairsImages = prompts.flatMap(() => images);
 const tensors = await Promise.all(images.map(async (f) => tf.tensor4d((await preprocessImage(f, { size: 224 })).pixels, [1, 3, 224, 224])));
 
-const naive = await time(async () => { for (let i = 0; i < pairsPrompts.length; i++) await model.score(pairsPrompts[i]!, pairsImages[i]!); });
-const perPrompt = await time(async () => { for (const p of prompts) await model.rank(p, images); });
-const many = await time(() => model.scoreMany(pairsPrompts, pairsImages));
-const preprocessOnly = await time(async () => { for (const f of images) await preprocessImage(f, { size: 224 }); });
-const fromTensors = await time(() => model.scoreMany(pairsPrompts, prompts.flatMap(() => tensors)));
+const naive = await medianMs(async () => { for (let i = 0; i < pairsPrompts.length; i++) await model.score(pairsPrompts[i]!, pairsImages[i]!); }, RUNS, 1);
+const perPrompt = await medianMs(async () => { for (const p of prompts) await model.rank(p, images); }, RUNS, 1);
+const many = await medianMs(() => model.scoreMany(pairsPrompts, pairsImages), RUNS, 1);
+const preprocessOnly = await medianMs(async () => { for (const f of images) await preprocessImage(f, { size: 224 }); }, RUNS, 1);
+const fromTensors = await medianMs(() => model.scoreMany(pairsPrompts, prompts.flatMap(() => tensors)), RUNS, 1);
 tf.dispose(tensors);
 model.dispose();
 

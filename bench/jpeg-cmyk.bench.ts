@@ -11,21 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJpegJs } from '../src/image/jpegjs/decoder.js';
 import { decodeJpegRgba, keepChannels } from '../src/image/wasmCodecs.js';
-import { machineLine, median } from './machine.js';
+import { machineLine, medianMs } from './machine.js';
 
 const RUNS = 9;
 const WARMUP = 2;
-
-async function timeIt(fn: () => unknown): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
 
 console.log(machineLine());
 const dir = mkdtempSync(join(tmpdir(), 'jpeg-cmyk-bench-'));
@@ -44,8 +33,8 @@ try {
   };
   console.log(`1024x1024, quality 75, median of ${RUNS} runs after ${WARMUP} warm-up`);
   const ycc = make('ycc420.jpg', 'ycc', 'default', 0);
-  const wasmMs = await timeIt(() => decodeJpegRgba(ycc));
-  const tsYccMs = await timeIt(() => decodeJpegJs(ycc, 'ycc420.jpg'));
+  const wasmMs = await medianMs(() => decodeJpegRgba(ycc), RUNS, WARMUP);
+  const tsYccMs = await medianMs(() => decodeJpegJs(ycc, 'ycc420.jpg'), RUNS, WARMUP);
   const same = Buffer.from(decodeJpegJs(ycc, 'ycc420.jpg').data).equals(Buffer.from(keepChannels((await decodeJpegRgba(ycc)).pixels, 3)));
   console.log(`YCbCr 4:2:0 baseline: wasm (baseline) ${wasmMs.toFixed(1)} ms | TypeScript ${tsYccMs.toFixed(1)} ms | speed x${(wasmMs / tsYccMs).toFixed(2)} of the baseline | identical bytes: ${same}`);
   for (const [name, space, sampling, progressive] of [
@@ -54,7 +43,7 @@ try {
     ['CMYK 1x1 progressive', 'cmyk', 'default', 1],
   ] as const) {
     const file = make(`${space}-${progressive}.jpg`, space, sampling, progressive);
-    const ms = await timeIt(() => decodeJpegJs(file, name));
+    const ms = await medianMs(() => decodeJpegJs(file, name), RUNS, WARMUP);
     console.log(`${name} (${(file.length / 1024).toFixed(0)} KB): TypeScript ${ms.toFixed(1)} ms | speed x${(wasmMs / ms).toFixed(2)} of the baseline`);
   }
 } finally {

@@ -7,21 +7,10 @@
 import { resampleBicubic8, type Plane } from '../src/image/resample.js';
 import { resampleBicubic8Simd } from '../src/image/simd/simdResample.js';
 import { SeededRandom } from '../src/util/random.js';
-import { machineLine, median } from './machine.js';
+import { machineLine, medianMs } from './machine.js';
 
 const RUNS = 21;
 const WARMUP = 3;
-
-function timeIt(fn: () => unknown): number {
-  for (let i = 0; i < WARMUP; i++) fn();
-  const ms: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    fn();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
 
 function picture(bands: number): Plane<Uint8Array> {
   const rng = new SeededRandom(99);
@@ -39,7 +28,7 @@ for (const bands of [3, 4]) {
   if (!simdOut) throw new Error('WebAssembly SIMD is not available here');
   const scalarOut = resampleBicubic8(src, 224, 224).data;
   const same = simdOut.data.every((v, i) => v === scalarOut[i]);
-  const scalar = timeIt(() => resampleBicubic8(src, 224, 224));
-  const simd = timeIt(() => resampleBicubic8Simd(src, 224, 224));
+  const scalar = await medianMs(() => resampleBicubic8(src, 224, 224), RUNS, WARMUP);
+  const simd = await medianMs(() => resampleBicubic8Simd(src, 224, 224), RUNS, WARMUP);
   console.log(`${bands} bands: SIMD ${simd.toFixed(2)} ms | scalar (baseline) ${scalar.toFixed(2)} ms | ${(scalar / simd).toFixed(1)}x faster | identical bytes: ${same}`);
 }

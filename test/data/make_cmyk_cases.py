@@ -20,6 +20,8 @@ import tempfile
 
 from PIL import Image
 
+from make_image_cases import preprocess_uint8  # the same torchvision Resize + CenterCrop + convert('RGB')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # (file, width, height, space, sampling, quality, progressive, restart, adobe, note)
@@ -72,17 +74,6 @@ def cut_after_scans(data, scans):
     """The file up to its (scans+1)-th SOS marker, then EOI."""
     sos = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xDA]
     return data[:sos[scans]] + b'\xff\xd9', len(sos)
-
-
-def preprocess_uint8(im, size=224):
-    w, h = im.size
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = size, int(size * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    resized = im if (w, h) == (new_w, new_h) else im.resize((new_w, new_h), Image.BICUBIC)
-    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
-    box = (left, top, left + size, top + size)
-    return (new_w, new_h), box, resized.crop(box).convert('RGB')
 
 
 def pillow_cmyk_source(width, height):
