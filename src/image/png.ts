@@ -5,12 +5,12 @@
  *   palette 1/2/4/8 -> 'P', gray+alpha 8 -> 'LA', gray+alpha 16 -> 'RGBA' ("LA;16B"), RGBA 8/16 -> 'RGBA'.
  * tRNS is ignored for every mode (convert('RGB') ignores it too).
  *
- * The chunk walk, header checks and Adam7 de-interlacing are ours; zlib inflate and row un-filtering
- * are upng-js's. (upng-js 2.1's own de-interlacer puts 1-bit pixels at bit `7-(col&3)` instead of
- * `7-(col&7)`, so it is not used.)
+ * The chunk walk, header checks, row un-filtering and Adam7 de-interlacing are ours; zlib inflate is
+ * Node's or upng-js's (./inflate.ts). (upng-js 2.1's own de-interlacer puts 1-bit pixels at bit
+ * `7-(col&3)` instead of `7-(col&7)`, so it is not used.)
  */
-import UPNG from 'upng-js';
 import { invalidImage } from './errors.js';
+import { defaultInflater, InflateError, type Inflater } from './inflate.js';
 import type { DecodedImage, PillowMode } from './types.js';
 import { checkImageSize } from './limits.js';
 
@@ -80,23 +80,103 @@ const ADAM7: readonly (readonly [number, number, number, number])[] = [
   [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
 ];
 
-/** Copies `bits` bits of sample `i` of a packed row into position `j` of another packed row. */
-function copySample(src: Uint8Array, srcRow: number, i: number, dst: Uint8Array, dstRow: number, j: number, bits: number): void {
-  if (bits >= 8) {
-    const n = bits >> 3;
-    for (let k = 0; k < n; k++) dst[dstRow + j * n + k] = src[srcRow + i * n + k]!;
-    return;
+/**
+ * Undoes the PNG row filters (spec section 9.2: None, Sub, Up, Average, Paeth) of `rows` scanlines
+ * of `rowBytes` bytes, each preceded by its filter-type byte, starting at `off` of `data`. In place:
+ * the un-filtered row y lands at `off + y * rowBytes` (the filter bytes are squeezed out, as upng-js's
+ * `_filterZero` does). `bpp` is the bytes per complete pixel rounded up, at least 1; the row above the
+ * first one counts as zeros. Filter types must be 0..4 (checkFilterTypes).
+ *
+ * In-place is safe going forward: row y is written at or before where its input sits, and the row
+ * above (already un-filtered) ends where row y's output starts.
+ */
+export function unfilterRows(data: Uint8Array, off: number, rows: number, rowBytes: number, bpp: number): void {
+  for (let y = 0; y < rows; y++) {
+    const type = data[off + y * (rowBytes + 1)]!;
+    const src = off + y * (rowBytes + 1) + 1;
+    const dst = off + y * rowBytes;
+    const up = dst - rowBytes;
+    const first = y === 0;
+    const lead = Math.min(bpp, rowBytes);
+    switch (type) {
+      case 0:
+        data.copyWithin(dst, src, src + rowBytes);
+        break;
+      case 1:
+        for (let x = 0; x < lead; x++) data[dst + x] = data[src + x]!;
+        for (let x = lead; x < rowBytes; x++) data[dst + x] = (data[src + x]! + data[dst + x - bpp]!) & 255;
+        break;
+      case 2:
+        if (first) data.copyWithin(dst, src, src + rowBytes);
+        else for (let x = 0; x < rowBytes; x++) data[dst + x] = (data[src + x]! + data[up + x]!) & 255;
+        break;
+      case 3:
+        if (first) {
+          for (let x = 0; x < lead; x++) data[dst + x] = data[src + x]!;
+          for (let x = lead; x < rowBytes; x++) data[dst + x] = (data[src + x]! + (data[dst + x - bpp]! >> 1)) & 255;
+        } else {
+          for (let x = 0; x < lead; x++) data[dst + x] = (data[src + x]! + (data[up + x]! >> 1)) & 255;
+          for (let x = lead; x < rowBytes; x++) data[dst + x] = (data[src + x]! + ((data[dst + x - bpp]! + data[up + x]!) >> 1)) & 255;
+        }
+        break;
+      default:
+        // Paeth; on the first row b = c = 0 so the predictor is a, and in the first pixel a = c = 0 so it is b
+        if (first) {
+          for (let x = 0; x < lead; x++) data[dst + x] = data[src + x]!;
+          for (let x = lead; x < rowBytes; x++) data[dst + x] = (data[src + x]! + data[dst + x - bpp]!) & 255;
+          break;
+        }
+        for (let x = 0; x < lead; x++) data[dst + x] = (data[src + x]! + data[up + x]!) & 255;
+        for (let x = lead; x < rowBytes; x++) {
+          const a = data[dst + x - bpp]!;
+          const b = data[up + x]!;
+          const c = data[up + x - bpp]!;
+          // p = a + b - c; |p - a| = |b - c|, |p - b| = |a - c|, |p - c| = |a + b - 2c|
+          const pa = Math.abs(b - c);
+          const pb = Math.abs(a - c);
+          const pc = Math.abs(a + b - c - c);
+          const predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          data[dst + x] = (data[src + x]! + predictor) & 255;
+        }
+    }
   }
-  const perByte = 8 / bits;
-  const mask = (1 << bits) - 1;
-  const v = (src[srcRow + ((i / perByte) | 0)]! >> (8 - bits - (i % perByte) * bits)) & mask;
-  dst[dstRow + ((j / perByte) | 0)]! |= v << (8 - bits - (j % perByte) * bits);
 }
 
-/** Inflates and un-filters the image data into packed rows of `rowBytes` bytes each. */
-function unpackRows(chunks: PngChunks, source: string): { rows: Uint8Array; rowBytes: number } {
+/**
+ * Scatters the un-filtered rows of one Adam7 pass (`pw` x `ph` pixels, packed rows of `passRowBytes`
+ * at `off` of `pass`) into the full image's packed rows.
+ */
+function scatterPass(
+  pass: Uint8Array, off: number, pw: number, ph: number, passRowBytes: number,
+  rows: Uint8Array, rowBytes: number, [x0, y0, dx, dy]: readonly [number, number, number, number], bitsPerPixel: number,
+): void {
+  for (let py = 0; py < ph; py++) {
+    const srcRow = off + py * passRowBytes;
+    const dstRow = (y0 + py * dy) * rowBytes;
+    if (bitsPerPixel >= 8) {
+      const n = bitsPerPixel >> 3;
+      for (let px = 0; px < pw; px++) {
+        const s = srcRow + px * n;
+        const d = dstRow + (x0 + px * dx) * n;
+        for (let k = 0; k < n; k++) rows[d + k] = pass[s + k]!;
+      }
+      continue;
+    }
+    const perByte = 8 / bitsPerPixel;
+    const mask = (1 << bitsPerPixel) - 1;
+    for (let px = 0; px < pw; px++) {
+      const v = (pass[srcRow + ((px / perByte) | 0)]! >> (8 - bitsPerPixel - (px % perByte) * bitsPerPixel)) & mask;
+      const x = x0 + px * dx;
+      rows[dstRow + ((x / perByte) | 0)]! |= v << (8 - bitsPerPixel - (x % perByte) * bitsPerPixel);
+    }
+  }
+}
+
+/** Inflates and un-filters the image data into packed rows of `rowBytes` bytes each (possibly followed by unused bytes). */
+function unpackRows(chunks: PngChunks, source: string, inflater: Inflater): { rows: Uint8Array; rowBytes: number } {
   const { header: h } = chunks;
   const bitsPerPixel = CHANNELS[h.ctype]! * h.depth;
+  const bytesPerPixel = Math.max(1, bitsPerPixel >> 3);
   const rowBytesOf = (w: number): number => Math.ceil((w * bitsPerPixel) / 8);
   const passes = h.interlace === 1 ? ADAM7 : [[0, 0, 1, 1] as const];
   const sizes = passes.map(([x0, y0, dx, dy]) => [Math.ceil((h.width - x0) / dx), Math.ceil((h.height - y0) / dy)] as const);
@@ -104,32 +184,29 @@ function unpackRows(chunks: PngChunks, source: string): { rows: Uint8Array; rowB
 
   let raw: Uint8Array;
   try {
-    raw = UPNG.decode._inflate(chunks.idat);
+    raw = inflater.inflate(chunks.idat);
   } catch (err) {
-    throw invalidImage(source, `corrupt PNG: image data does not inflate (${String(err)})`, err);
+    if (!(err instanceof InflateError)) throw err;
+    throw invalidImage(source, `corrupt PNG: image data does not inflate (${err.message})`, err);
   }
-  if (!(raw instanceof Uint8Array) || raw.length < expected) {
-    throw invalidImage(source, `truncated PNG: image data holds ${raw?.length ?? 0} bytes, ${expected} expected`);
+  if (raw.length < expected) {
+    throw invalidImage(source, `truncated PNG: image data holds ${raw.length} bytes, ${expected} expected`);
   }
   const rowBytes = rowBytesOf(h.width);
   if (h.interlace === 0) {
     checkFilterTypes(raw, 0, h.height, rowBytes, source);
-    UPNG.decode._filterZero(raw, h, 0, h.width, h.height);
+    unfilterRows(raw, 0, h.height, rowBytes, bytesPerPixel);
     return { rows: raw, rowBytes };
   }
   const rows = new Uint8Array(rowBytes * h.height);
   let off = 0;
-  passes.forEach(([x0, y0, dx, dy], p) => {
+  passes.forEach((pass, p) => {
     const [pw, ph] = sizes[p]!;
     if (pw <= 0 || ph <= 0) return;
     const passRowBytes = rowBytesOf(pw);
     checkFilterTypes(raw, off, ph, passRowBytes, source);
-    UPNG.decode._filterZero(raw, h, off, pw, ph);
-    for (let py = 0; py < ph; py++) {
-      for (let px = 0; px < pw; px++) {
-        copySample(raw, off + py * passRowBytes, px, rows, (y0 + py * dy) * rowBytes, x0 + px * dx, bitsPerPixel);
-      }
-    }
+    unfilterRows(raw, off, ph, passRowBytes, bytesPerPixel);
+    scatterPass(raw, off, pw, ph, passRowBytes, rows, rowBytes, pass, bitsPerPixel);
     off += ph * (passRowBytes + 1);
   });
   return { rows, rowBytes };
@@ -172,6 +249,8 @@ function paletteOf(plte: Uint8Array): Uint8Array {
 function toPillowPixels(rows: Uint8Array, rowBytes: number, h: PngHeader, mode: PillowMode): Uint8Array | Int32Array {
   const { width, height, depth, ctype } = h;
   const channels = CHANNELS[ctype]!;
+  // 8-bit L, LA, RGB, RGBA and P rows already are Pillow's layout, packed back to back (Unpack.c copies them)
+  if (depth === 8) return rows.subarray(0, width * height * channels);
   if (mode === 'I') {
     const out = new Int32Array(width * height);
     for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = sampleAt(rows, y * rowBytes, x, 16);
@@ -180,7 +259,7 @@ function toPillowPixels(rows: Uint8Array, rowBytes: number, h: PngHeader, mode: 
   const outBands = mode === 'RGBA' ? 4 : mode === 'RGB' ? 3 : mode === 'LA' ? 2 : 1;
   const out = new Uint8Array(width * height * outBands);
   // Gray scaling of Unpack.c: unpack1 (0/255), unpackL2 (*0x55), unpackL4 (*0x11); P keeps indices.
-  const grayScale = ctype === 0 ? ({ 1: 255, 2: 0x55, 4: 0x11, 8: 1 } as Record<number, number>)[depth]! : 1;
+  const grayScale = ctype === 0 ? ({ 1: 255, 2: 0x55, 4: 0x11 } as Record<number, number>)[depth]! : 1;
   const highByte = depth === 16 ? 8 : 0;
   for (let y = 0; y < height; y++) {
     const rowStart = y * rowBytes;
@@ -201,12 +280,12 @@ function toPillowPixels(rows: Uint8Array, rowBytes: number, h: PngHeader, mode: 
   return out;
 }
 
-/** Decodes a PNG file's bytes into its Pillow mode. */
-export function decodePng(bytes: Uint8Array, source: string): DecodedImage {
+/** Decodes a PNG file's bytes into its Pillow mode; `inflater` picks the zlib implementation (tests run both). */
+export function decodePng(bytes: Uint8Array, source: string, inflater: Inflater = defaultInflater): DecodedImage {
   const chunks = readChunks(bytes, source);
   const h = chunks.header;
   validateHeader(h, chunks.palette, source);
-  const { rows, rowBytes } = unpackRows(chunks, source);
+  const { rows, rowBytes } = unpackRows(chunks, source, inflater);
   const mode = pillowMode(h);
   const image: DecodedImage = { mode, width: h.width, height: h.height, data: toPillowPixels(rows, rowBytes, h, mode), format: 'png', decoder: 'js' };
   if (mode === 'P') image.palette = paletteOf(chunks.palette!);

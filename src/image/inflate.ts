@@ -1,0 +1,76 @@
+/**
+ * zlib inflate of a PNG's concatenated IDAT payloads, by Node's native zlib where the runtime has it
+ * (`process.getBuiltinModule`, Node >= 20.16; looked up at call time, so this module imports nothing
+ * from Node and stays usable in a browser) and by upng-js's inflate (pako 1.0) elsewhere.
+ *
+ * Both inflaters give the same answer for every input (test/image.png.test.ts runs the same cases through both):
+ * - a stream cut short (or empty) returns the bytes it holds, no error: the caller compares the length
+ *   with what the image needs and reports truncation (Pillow 9.4: "image file is truncated");
+ * - corrupt data (bad zlib header, bad code, bad Adler-32 checksum) throws an InflateError carrying
+ *   zlib's own message (Pillow 9.4: "broken data stream when reading image file", bad checksum included);
+ * - bytes after the end of the zlib stream are ignored, and so is a missing Adler-32 (Pillow 9.4 too).
+ */
+import UPNG from 'upng-js';
+import { ImageRewardError } from '../errors.js';
+
+/** Data that is not a valid zlib stream; the message is zlib's (e.g. "incorrect data check"). */
+export class InflateError extends ImageRewardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IMAGE_INVALID', message, options);
+  }
+}
+
+export interface Inflater {
+  readonly name: 'node-zlib' | 'upng-js';
+  /** Inflates a zlib stream (see the file comment for truncated, corrupt and over-long input). */
+  inflate(data: Uint8Array): Uint8Array;
+}
+
+/** upng-js's inflate (pako.inflate), which throws zlib's message as a plain string. */
+export const upngInflater: Inflater = {
+  name: 'upng-js',
+  inflate(data: Uint8Array): Uint8Array {
+    // pako reports "buffer error" for empty input, where zlib with Z_SYNC_FLUSH returns nothing
+    if (data.length === 0) return new Uint8Array(0);
+    try {
+      return UPNG.decode._inflate(data);
+    } catch (err) {
+      throw new InflateError(err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  },
+};
+
+type NodeZlib = typeof import('node:zlib');
+
+/** Node's zlib, or null outside Node (or in a Node without `process.getBuiltinModule`). */
+function nodeZlib(): NodeZlib | null {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: 'node:zlib') => NodeZlib | undefined } }).process;
+  return proc?.getBuiltinModule?.('node:zlib') ?? null;
+}
+
+function makeNodeInflater(zlib: NodeZlib): Inflater {
+  // Z_SYNC_FLUSH as the final flush: a cut stream gives its partial output instead of
+  // "unexpected end of file" (what pako.inflate returns too)
+  const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  return {
+    name: 'node-zlib',
+    inflate(data: Uint8Array): Uint8Array {
+      let out: Uint8Array;
+      try {
+        out = zlib.inflateSync(data, options);
+      } catch (err) {
+        throw new InflateError(err instanceof Error ? err.message : String(err), { cause: err });
+      }
+      // a plain Uint8Array view: Buffer's slice() would share memory where Uint8Array's copies
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    },
+  };
+}
+
+const zlibModule = nodeZlib();
+
+/** The native inflater, or null where Node's zlib is not reachable. */
+export const nodeInflater: Inflater | null = zlibModule === null ? null : makeNodeInflater(zlibModule);
+
+/** Node's zlib where available, else upng-js's inflate. */
+export const defaultInflater: Inflater = nodeInflater ?? upngInflater;
