@@ -12,14 +12,13 @@ import { FileError } from '../errors.js';
 import {
   BERT_BASE_UNCASED_VOCAB, HUB_MODELS, cachedHubPath, ensureHubFiles, hubModel, isHubModelName, resolveCacheDir, type HubOptions,
 } from '../hub/index.js';
+import { describeOwner, withFileLock } from '../hub/lock.js';
 import { describeFsError } from '../util/fs.js';
 import type { ConfigPaths } from './modelConfig.js';
 
 export interface ModelSourceOptions extends HubOptions, ConfigPaths {
   /** A vocab.txt to use (default: vocab.txt beside the model, else bert-base-uncased from the hub cache). */
   readonly vocab?: string;
-  /** Says what is being done (conversions); null or absent: quiet. */
-  readonly log?: ((line: string) => void) | null;
 }
 
 export type ModelOrigin = 'hub' | 'safetensors' | 'pt' | 'directory';
@@ -75,10 +74,14 @@ function configsNear(path: string, configs: ConfigPaths): ConfigPaths {
   return { medConfig: configs.medConfig ?? near('med_config.json'), vitConfig: configs.vitConfig ?? near('vit_config.json') };
 }
 
+/** Converts once per cache: one process at a time converts, the others wait and use its result. */
 async function convertOnce(ptPath: string, outPath: string, configs: ConfigPaths, log: ((line: string) => void) | null | undefined): Promise<void> {
   if (existsSync(outPath)) return;
-  log?.(`imagereward: converting ${ptPath} to ${outPath} (once)`);
-  await convertCheckpoint(ptPath, outPath, { medConfigPath: configs.medConfig, vitConfigPath: configs.vitConfig });
+  await withFileLock(outPath, async () => {
+    if (existsSync(outPath)) return;
+    log?.(`imagereward: converting ${ptPath} to ${outPath} (once)`);
+    await convertCheckpoint(ptPath, outPath, { medConfigPath: configs.medConfig, vitConfigPath: configs.vitConfig });
+  }, (owner) => log?.(`imagereward: waiting for ${describeOwner(owner)} converting to ${outPath}`));
 }
 
 type VocabChoice = Pick<ModelSource, 'vocabPath' | 'vocabSha256'>;

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { cachedHubPath, resolveCacheDir } from './cache.js';
 import { downloadFile } from './download.js';
+import { describeOwner, withFileLock } from './lock.js';
 import { DownloadError, type MissingFile } from './errors.js';
 import { HUB_MODELS, hubEndpoint, hubUrl, type HubFile, type HubModel } from './manifest.js';
 import { progressBar } from './progress.js';
@@ -26,6 +27,8 @@ export interface HubOptions {
   /** Resumes within one call after a cut connection (default 3). */
   readonly retries?: number;
   readonly retryDelayMs?: number;
+  /** Says what is being done (e.g. waiting for another process downloading the same file); null or absent: quiet. */
+  readonly log?: ((line: string) => void) | null;
 }
 
 export function isHubModelName(name: string): boolean {
@@ -57,21 +60,26 @@ export async function ensureHubFiles(files: readonly HubFile[], options: HubOpti
   const showProgress = options.progress ?? Boolean(process.stderr.isTTY);
   for (const e of entries) {
     if (existsSync(e.path)) continue;
-    const bar = showProgress ? progressBar(`downloading ${e.file.repo}/${e.file.path}`) : undefined;
-    try {
-      await downloadFile(e.url, e.path, {
-        expectedSha256: e.file.sha256,
-        expectedSize: e.file.size,
-        onProgress: bar?.update,
-        retries: options.retries,
-        retryDelayMs: options.retryDelayMs,
-      });
-    } catch (err) {
-      if (!(err instanceof DownloadError)) throw err;
-      throw new DownloadError(firstLine(err.message), missing(), { cause: err });
-    } finally {
-      bar?.done();
-    }
+    // One process per file at a time (processes may share the cache); a file another process
+    // finished while this one waited is not downloaded again.
+    await withFileLock(e.path, async () => {
+      if (existsSync(e.path)) return;
+      const bar = showProgress ? progressBar(`downloading ${e.file.repo}/${e.file.path}`) : undefined;
+      try {
+        await downloadFile(e.url, e.path, {
+          expectedSha256: e.file.sha256,
+          expectedSize: e.file.size,
+          onProgress: bar?.update,
+          retries: options.retries,
+          retryDelayMs: options.retryDelayMs,
+        });
+      } catch (err) {
+        if (!(err instanceof DownloadError)) throw err;
+        throw new DownloadError(firstLine(err.message), missing(), { cause: err });
+      } finally {
+        bar?.done();
+      }
+    }, (owner) => options.log?.(`imagereward: waiting for ${describeOwner(owner)} downloading ${e.path}`));
   }
   return entries.map((e) => e.path);
 }

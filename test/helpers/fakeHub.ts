@@ -17,6 +17,8 @@ export class FakeHub {
   /** Announce this sha256 on the redirect instead of the real one. */
   fakeSha: string | undefined;
   ignoreRange = false;
+  /** Hold every CDN answer back this long (a slow transfer other processes can overlap with). */
+  cdnDelayMs = 0;
   private server: Server | undefined;
 
   constructor(private readonly files: Map<string, Uint8Array>) {}
@@ -47,6 +49,14 @@ export class FakeHub {
       }).end();
       return;
     }
+    if (this.cdnDelayMs > 0 && req.url?.startsWith('/cdn/')) {
+      setTimeout(() => this.answerCdn(req, res), this.cdnDelayMs);
+      return;
+    }
+    this.answerCdn(req, res);
+  }
+
+  private answerCdn(req: IncomingMessage, res: ServerResponse): void {
     const cdn = /^\/cdn\/(.+)$/.exec(req.url ?? '');
     const body = cdn ? this.files.get(cdn[1]!) : undefined;
     if (!body) { res.writeHead(404).end(); return; }

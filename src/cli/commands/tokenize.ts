@@ -59,6 +59,7 @@ export const tokenizeCommand: Command = {
         cacheDir: stringOption(args, 'cache-dir'),
         offline: args.values.offline === true ? true : undefined,
         progress: io.isTTY,
+        log: (line) => io.err(line),
       }))[0]!, { expectedSha256: BERT_BASE_UNCASED_VOCAB.sha256 });
     for (const text of texts) {
       const { inputIds, attentionMask } = tokenizer.encode(text, { maxLength });
