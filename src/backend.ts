@@ -52,9 +52,23 @@ async function activate(name: BackendName, wasmThreads: number): Promise<Backend
       return setTf(name, 'tensorflow');
     case 'wasm':
       return activateWasm(wasmThreads);
-    case 'cpu':
-      return setTf(name, 'cpu');
+    case 'cpu': {
+      const choice = await setTf(name, 'cpu');
+      silenceCpuBanner();
+      return choice;
+    }
   }
+}
+
+/**
+ * tfjs-backend-cpu 4.22's MathBackendCPU prints an "install our node backend" banner on its first
+ * write in Node (its `firstUse` flag). We already say which backend runs and why the others did not
+ * load, so the banner is switched off by clearing that flag (a pinned-version internal, like
+ * wasmThreads.ts).
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.backend() as unknown as { firstUse?: boolean };
+  if (cpu.firstUse !== undefined) cpu.firstUse = false;
 }
 
 async function setTf(name: BackendName, tfName: string): Promise<BackendChoice> {

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../src/errors.js';
 import { selectBackend } from '../src/backend.js';
@@ -13,6 +15,18 @@ describe('backend selection', () => {
     const wasm = await selectBackend({ backend: 'wasm', log: null });
     expect(wasm.name).to.equal('wasm');
     expect(tf.getBackend()).to.equal('wasm');
+  });
+
+  it('cpu: prints only our own line, not tfjs\'s "install our node backend" banner (fresh process)', async function () {
+    const script = [
+      "import * as tf from '@tensorflow/tfjs';",
+      "import { selectBackend } from './src/backend.ts';",
+      "await selectBackend({ backend: 'cpu' });",
+      'console.log(tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]);',
+    ].join('\n');
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() });
+    expect(stdout.trim()).to.equal('3');
+    expect(stderr.trim()).to.equal('imagereward: using backend cpu');
   });
 
   it('rejects an unknown backend name', async () => {
