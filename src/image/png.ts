@@ -119,7 +119,7 @@ export function unfilterRows(data: Uint8Array, off: number, rows: number, rowByt
           for (let x = lead; x < rowBytes; x++) data[dst + x] = (data[src + x]! + ((data[dst + x - bpp]! + data[up + x]!) >> 1)) & 255;
         }
         break;
-      default:
+      case 4:
         // Paeth; on the first row b = c = 0 so the predictor is a, and in the first pixel a = c = 0 so it is b
         if (first) {
           for (let x = 0; x < lead; x++) data[dst + x] = data[src + x]!;
@@ -138,6 +138,9 @@ export function unfilterRows(data: Uint8Array, off: number, rows: number, rowByt
           const predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
           data[dst + x] = (data[src + x]! + predictor) & 255;
         }
+        break;
+      default:
+        throw new RangeError(`row filter type ${type} is not 0..4 (checkFilterTypes runs first)`);
     }
   }
 }
