@@ -8,7 +8,7 @@ import { InputError, WeightsError } from '../src/errors.js';
 import {
   IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson,
 } from '../src/model/config.js';
-import { checkpointKeys, type KeySpec } from '../src/model/keys.js';
+import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from '../src/model/keys.js';
 import { readFileChecked } from '../src/util/fs.js';
 import { narrowToHalf, widenToFloat32, type TypedData } from '../src/weights/dtype.js';
 import { writeSafetensors, type TensorData, type TensorToWrite } from '../src/weights/safetensors.js';
@@ -42,27 +42,24 @@ async function configText(path: string | undefined, what: string, fallback: () =
   return (await readFileChecked(path, what)).toString('utf8');
 }
 
-/** Matches the checkpoint against the model's key spec; returns the keys to write, in spec order. */
+/** The torch dtypes the converter writes: floats as F32 / F16 (F64 narrowed on read), integers as I64. */
+const CONVERTIBLE_DTYPES: AcceptedDtypes = { float: ['F32', 'F16', 'BF16', 'F64'], integer: ['I64', 'I32'] };
+
+/**
+ * Matches the checkpoint against the model's key spec (fitKeys, as loading does); returns the keys to
+ * write, in spec order. A shape mismatch usually means configs of another model size: say so first.
+ */
 function planKeys(ckpt: TorchCheckpoint, specs: readonly KeySpec[]): { write: KeySpec[]; extraKeys: string[] } {
-  const present = new Set(ckpt.keys);
-  const write = specs.filter((s) => present.has(s.key));
-  // Shapes first: a wrong config shows up as a mismatch on the very first tensor.
-  for (const spec of write) {
-    const info = ckpt.info(spec.key);
-    if (info.shape.length !== spec.shape.length || info.shape.some((d, i) => d !== spec.shape[i])) {
-      throw new WeightsError(`${ckpt.path}: ${spec.key} has shape ${JSON.stringify(info.shape)} but the config expects ${JSON.stringify(spec.shape)} (pass the matching --med-config / --vit-config)`);
-    }
-    const integer = info.dtype.startsWith('I');
-    if (integer !== (spec.integer === true)) {
-      throw new WeightsError(`${ckpt.path}: ${spec.key} is ${info.dtype} but must be ${spec.integer ? 'an integer' : 'a floating-point'} tensor`);
-    }
+  const fit = fitKeys(specs, ckpt.keys, (k) => ckpt.info(k), CONVERTIBLE_DTYPES);
+  const list = (items: string[]) => `${items.slice(0, 8).join('\n  ')}${items.length > 8 ? `\n  ... (${items.length - 8} more)` : ''}`;
+  if (fit.misShaped.length > 0) {
+    throw new WeightsError(`${ckpt.path}: ${fit.misShaped.length} tensor(s) do not have the shape the config expects (pass the matching --med-config / --vit-config):\n  ${list(fit.misShaped)}`);
   }
-  const missing = specs.filter((s) => s.required && !present.has(s.key)).map((s) => s.key);
-  if (missing.length > 0) {
-    throw new WeightsError(`${ckpt.path}: ${missing.length} required tensor(s) missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''} (not an ImageReward checkpoint, or a config with more layers than the checkpoint)`);
+  if (fit.badDtype.length > 0) throw new WeightsError(`${ckpt.path}: ${fit.badDtype.length} tensor(s) with a wrong dtype:\n  ${list(fit.badDtype)}`);
+  if (fit.missing.length > 0) {
+    throw new WeightsError(`${ckpt.path}: ${fit.missing.length} required tensor(s) missing (not an ImageReward checkpoint, or a config with more layers than the checkpoint):\n  ${list(fit.missing)}`);
   }
-  const known = new Set(specs.map((s) => s.key));
-  return { write, extraKeys: ckpt.keys.filter((k) => !known.has(k)) };
+  return { write: fit.usable, extraKeys: fit.unexpected };
 }
 
 /** Output data: integers as I64, floats widened exactly to F32 or rounded to F16 (F16 input kept bit for bit). */

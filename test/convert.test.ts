@@ -101,7 +101,7 @@ describe('convert: convertCheckpoint', () => {
       let caught: unknown;
       try { await convertCheckpoint(fixturePath('tiny/tiny.pt'), out); } catch (err) { caught = err; }
       expect(caught).to.be.instanceOf(WeightsError);
-      expect((caught as Error).message).to.match(/blip\.visual_encoder\.cls_token has shape \[1,1,64\] but the config expects \[1,1,1024\] \(pass the matching --med-config/);
+      expect((caught as Error).message).to.match(/tensor\(s\) do not have the shape the config expects \(pass the matching --med-config \/ --vit-config\):\n  blip\.visual_encoder\.cls_token \[1, 1, 64\], expected \[1, 1, 1024\]/);
       expect(existsSync(out)).to.equal(false);
     });
   });
@@ -109,10 +109,10 @@ describe('convert: convertCheckpoint', () => {
   describe('generated checkpoints (tiny key set, random values)', () => {
     const specs = () => checkpointKeys(tinyConfig());
     /** A torch-style archive of every key (minus `drop`, plus `extra`); values are the element index. */
-    function fakeCheckpoint(name: string, opts: { drop?: string; extra?: string } = {}): string {
+    function fakeCheckpoint(name: string, opts: { drop?: string; extra?: string; asFloat?: string } = {}): string {
       const tensors: TensorSpec[] = [];
       const storages: Record<string, Uint8Array> = {};
-      const keys = specs().filter((s) => s.key !== opts.drop).map((s) => ({ ...s }));
+      const keys = specs().filter((s) => s.key !== opts.drop).map((s) => ({ ...s, integer: s.integer && s.key !== opts.asFloat }));
       if (opts.extra) keys.push({ key: opts.extra, shape: [3], required: false, integer: false });
       keys.forEach((s, i) => {
         const n = s.shape.reduce((a, b) => a * b, 1);
@@ -131,7 +131,16 @@ describe('convert: convertCheckpoint', () => {
       let caught: unknown;
       try { await convertCheckpoint(path, join(dir, 'missing.safetensors'), configs); } catch (err) { caught = err; }
       expect(caught).to.be.instanceOf(WeightsError);
-      expect((caught as Error).message).to.match(/1 required tensor\(s\) missing: mlp\.layers\.7\.bias/);
+      expect((caught as Error).message).to.match(/1 required tensor\(s\) missing \(not an ImageReward checkpoint, or a config with more layers than the checkpoint\):\n  mlp\.layers\.7\.bias$/);
+    });
+
+    it('an integer buffer stored as floats is a dtype error naming it', async () => {
+      const key = 'blip.text_encoder.embeddings.position_ids';
+      const path = fakeCheckpoint('float-ids.pt', { asFloat: key });
+      let caught: unknown;
+      try { await convertCheckpoint(path, join(dir, 'float-ids.safetensors'), configs); } catch (err) { caught = err; }
+      expect(caught).to.be.instanceOf(WeightsError);
+      expect((caught as Error).message).to.match(new RegExp(`1 tensor\\(s\\) with a wrong dtype:\\n  ${key.replace(/\./g, '\\.')} is F32, expected I64 or I32$`));
     });
 
     it('extra keys are listed and not written; a missing optional key is fine', async () => {

@@ -78,3 +78,44 @@ export function checkpointKeys(config: ImageRewardConfig): KeySpec[] {
   });
   return specs;
 }
+
+/** The dtypes a reader accepts for floating-point tensors and for integer buffers. */
+export interface AcceptedDtypes { readonly float: readonly string[]; readonly integer: readonly string[] }
+
+/** How a file's tensor list fits a key spec: names, dtypes and shapes only (no value is read). */
+export interface KeyFit {
+  /** Specs whose tensor is present with the expected shape and kind of dtype, in spec order. */
+  readonly usable: KeySpec[];
+  /** Required keys the file lacks. */
+  readonly missing: string[];
+  /** "key [1, 1, 64], expected [1, 1, 1024]" */
+  readonly misShaped: string[];
+  /** "key is I64, expected F32, F16 or BF16" */
+  readonly badDtype: string[];
+  /** Names in the file that no spec knows, in file order. */
+  readonly unexpected: string[];
+}
+
+/** Matches a file's tensors (`names`, `info`) against `specs`: the one structural check of loading and converting. */
+export function fitKeys(
+  specs: readonly KeySpec[], names: readonly string[],
+  info: (name: string) => { readonly dtype: string; readonly shape: readonly number[] }, accepted: AcceptedDtypes,
+): KeyFit {
+  const present = new Set(names);
+  const fit = { usable: [] as KeySpec[], missing: [] as string[], misShaped: [] as string[], badDtype: [] as string[] };
+  for (const spec of specs) {
+    if (!present.has(spec.key)) {
+      if (spec.required) fit.missing.push(spec.key);
+      continue;
+    }
+    const { dtype, shape } = info(spec.key);
+    const allowed = spec.integer ? accepted.integer : accepted.float;
+    const dtypeOk = allowed.includes(dtype);
+    if (!dtypeOk) fit.badDtype.push(`${spec.key} is ${dtype}, expected ${allowed.join(', ').replace(/, ([^,]+)$/, ' or $1')}`);
+    const shapeOk = shape.length === spec.shape.length && shape.every((d, i) => d === spec.shape[i]);
+    if (!shapeOk) fit.misShaped.push(`${spec.key} [${shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
+    if (dtypeOk && shapeOk) fit.usable.push(spec);
+  }
+  const known = new Set(specs.map((s) => s.key));
+  return { ...fit, unexpected: names.filter((n) => !known.has(n)) };
+}

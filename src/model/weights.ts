@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../errors.js';
 import { widenToFloat32, type Dtype } from '../weights/dtype.js';
 import type { TensorData } from '../weights/safetensors.js';
-import { checkpointKeys, type KeySpec } from './keys.js';
+import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from './keys.js';
 import type { ImageRewardConfig } from './config.js';
 
 /** Anything that lists tensors and reads them one by one; SafetensorsReader is one. */
@@ -49,31 +49,13 @@ function isUsedByForward(spec: KeySpec): boolean {
   return spec.required || spec.key.endsWith('embeddings.position_ids');
 }
 
-const FLOAT_DTYPES: readonly Dtype[] = ['F32', 'F16', 'BF16'];
-const INTEGER_DTYPES: readonly Dtype[] = ['I64', 'I32'];
+/** What the safetensors reader can widen: F16 / BF16 become float32, I32 / I64 position ids int32. */
+const ACCEPTED_DTYPES: AcceptedDtypes = { float: ['F32', 'F16', 'BF16'], integer: ['I64', 'I32'] };
 
 export function loadWeights(source: WeightSource, config: ImageRewardConfig, opts: LoadOptions = {}): LoadedWeights {
   const where = source.source ?? '<weights>';
-  const specs = checkpointKeys(config);
-  const known = new Set(specs.map((s) => s.key));
-  const present = new Set(source.names);
-
-  const missing: string[] = [];
-  const misShaped: string[] = [];
-  const badDtype: string[] = [];
+  const { usable: readable, missing, misShaped, badDtype, unexpected } = fitKeys(checkpointKeys(config), source.names, (n) => source.info(n), ACCEPTED_DTYPES);
   const badValues: string[] = [];
-  const readable: KeySpec[] = [];
-  for (const spec of specs) {
-    if (!present.has(spec.key)) {
-      if (spec.required) missing.push(spec.key);
-      continue;
-    }
-    const { dtype, shape } = source.info(spec.key);
-    const dtypeOk = (spec.integer ? INTEGER_DTYPES : FLOAT_DTYPES).includes(dtype);
-    if (!dtypeOk) badDtype.push(`${spec.key} is ${dtype}, expected ${spec.integer ? 'I64' : 'F32, F16 or BF16'}`);
-    if (!sameShape(shape, spec.shape)) misShaped.push(`${spec.key} [${shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
-    else if (dtypeOk) readable.push(spec);
-  }
 
   const tensors = new Map<string, tf.Tensor>();
   const structurallyOk = () => missing.length + misShaped.length + badDtype.length === 0;
@@ -109,7 +91,7 @@ export function loadWeights(source: WeightSource, config: ImageRewardConfig, opt
     throw new WeightsError(`${where}: weights do not fit the ImageReward config: ${parts.join('\n')}`);
   }
 
-  const unexpectedKeys = source.names.filter((n) => !known.has(n)).sort();
+  const unexpectedKeys = [...unexpected].sort();
   if (unexpectedKeys.length > 0) opts.onUnexpectedKeys?.(unexpectedKeys);
   return { tensors, unexpectedKeys };
 }
@@ -151,10 +133,6 @@ export function transpose2d(values: Float32Array, rows: number, cols: number): F
     for (let c = 0; c < cols; c++) out[c * rows + r] = values[rowStart + c]!;
   }
   return out;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 function toInt32(raw: TensorData): Int32Array {
