@@ -5,6 +5,7 @@
  * 0..255 before the clip.
  */
 import { expect } from 'chai';
+import { premultiplyAlpha } from '../src/image/convert.js';
 import { resampleBicubic8, type Plane } from '../src/image/resample.js';
 import { resampleModuleBytes } from '../src/image/simd/simdKernels.js';
 import { resampleBicubic8Simd, simdResampleAvailable } from '../src/image/simd/simdResample.js';
@@ -65,6 +66,27 @@ describe('SIMD bicubic resize (bit-identical to the scalar Resample.c mirror)', 
     expectSameAsScalar(randomPlane(rng, 5, 3, 4, 'noise'), 2, 2);
     expectSameAsScalar(randomPlane(rng, 600, 1400, 4, 'edges'), 224, 522);
     expectSameAsScalar(randomPlane(rng, 1, 1, 1, 'noise'), 224, 224);
+  });
+
+  it('premultiplies RGBA and LA exactly as Convert.c does, for every (value, alpha) pair', function () {
+    for (const bands of [4, 2] as const) {
+      // 256 x 256 pixels: colour bands sweep every value against every alpha
+      const data = new Uint8Array(65536 * bands);
+      for (let i = 0; i < 65536; i++) {
+        for (let b = 0; b < bands - 1; b++) data[i * bands + b] = (i + 85 * b) & 255;
+        data[i * bands + bands - 1] = i >> 8;
+      }
+      const src = { data, width: 256, height: 256, bands };
+      const viaSimd = resampleBicubic8Simd(src, 256, 256, true)!;
+      expect(firstDifference(premultiplyAlpha(data, bands), viaSimd.data), `${bands} bands, no resize`).to.equal(null);
+      const resized = resampleBicubic8Simd(src, 97, 31, true)!;
+      const reference = resampleBicubic8({ ...src, data: premultiplyAlpha(data, bands) }, 97, 31);
+      expect(firstDifference(reference.data, resized.data), `${bands} bands, resized`).to.equal(null);
+    }
+  });
+
+  it('refuses to premultiply without an alpha band', function () {
+    expect(() => resampleBicubic8Simd({ data: new Uint8Array(12), width: 2, height: 2, bands: 3 }, 1, 1, true)).to.throw(/2 or 4 bands, got 3/);
   });
 
   it('returns a copy when the size does not change', function () {

@@ -22,10 +22,11 @@ export function resizeLikePillow(image: DecodedImage, width: number, height: num
     return { image: resized(resampleBicubic32(plane, width, height).data), resample: 'bicubic' };
   }
   const alphaBands = image.mode === 'RGBA' ? 4 : image.mode === 'LA' ? 2 : null;
+  const plane = (data: Uint8Array): Plane<Uint8Array> => ({ data, width: image.width, height: image.height, bands });
   const u8 = image.data as Uint8Array;
-  const input = alphaBands ? premultiplyAlpha(u8, alphaBands) : u8;
-  const plane: Plane<Uint8Array> = { data: input, width: image.width, height: image.height, bands };
-  // the SIMD kernels give the scalar kernels' bytes exactly; the scalar ones run where wasm SIMD is missing
-  const out = (resampleBicubic8Simd(plane, width, height) ?? resampleBicubic8(plane, width, height)).data;
+  // The SIMD kernels (premultiplying too) give the scalar code's bytes exactly; the scalar code runs
+  // where wasm SIMD is missing.
+  const out = (resampleBicubic8Simd(plane(u8), width, height, alphaBands !== null)
+    ?? resampleBicubic8(plane(alphaBands ? premultiplyAlpha(u8, alphaBands) : u8), width, height)).data;
   return { image: resized(alphaBands ? unpremultiplyAlpha(out, alphaBands) : out), resample: 'bicubic' };
 }

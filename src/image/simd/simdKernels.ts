@@ -86,7 +86,39 @@ function passKernel(): FunctionWriter {
   return f;
 }
 
-/** The kernels' module bytes (about 400 bytes, built once). */
+/**
+ * premultiply{bands}(ptr, len): Convert.c rgbA2rgba (bands 4) / lA2la (bands 2) in place on
+ * [ptr, ptr + len) rounded up to 16 bytes: every colour byte becomes MULDIV255(v, alpha) =
+ * (t + (t >> 8)) >> 8 with t = v * alpha + 128, which stays below 2^16, so 16-bit lanes are exact.
+ * Alpha bytes are kept.
+ */
+function premultiplyKernel(bands: 2 | 4): FunctionWriter {
+  const f = new FunctionWriter(`premultiply${bands}`, ['ptr', 'len']);
+  const { ptr, len } = f.params;
+  const c = f.local('i32'), p = f.local('i32');
+  const pixels = f.local('v128'), alpha = f.local('v128'), low = f.local('v128');
+  const alphaLanes = Array.from({ length: 16 }, (_, i) => i - (i % bands) + bands - 1); // each byte -> its pixel's alpha
+  const alphaMask = Array.from({ length: 16 }, (_, i) => (i % bands === bands - 1 ? 0xff : 0));
+  const mulDiv255 = (widen: () => void): void => {
+    f.get(pixels); widen();
+    f.get(alpha); widen();
+    f.i16x8Mul().i32(128).i16x8Splat().i16x8Add().set(low); // t = v * a + 128
+    f.get(low).get(low).i32(8).i16x8ShrU().i16x8Add().i32(8).i16x8ShrU(); // (t + (t >> 8)) >> 8
+  };
+  f.forRange(c, len, 16, () => {
+    f.get(ptr).get(c).add().tee(p).v128Load().set(pixels);
+    f.get(pixels).get(pixels).shuffle(alphaLanes).set(alpha);
+    f.get(p); // store address
+    f.get(pixels); // bitselect: alpha bytes from here
+    mulDiv255(() => f.extendLowU8());
+    mulDiv255(() => f.extendHighU8());
+    f.narrowI16ToU8();
+    f.v128Const(alphaMask).bitselect().v128Store();
+  });
+  return f;
+}
+
+/** The kernels' module bytes (about 800 bytes, built once). */
 export function resampleModuleBytes(): Uint8Array {
-  return assembleModule([transposeKernel(), passKernel()]);
+  return assembleModule([transposeKernel(), passKernel(), premultiplyKernel(4), premultiplyKernel(2)]);
 }

@@ -9,6 +9,7 @@ import { resampleModuleBytes } from './simdKernels.js';
 
 type Transpose = (src: number, srcStride: number, width: number, height: number, bands: number, dst: number, dstStride: number) => void;
 type Pass = (src: number, srcStride: number, lineLen: number, dst: number, dstStride: number, nOut: number, bounds: number, coefs: number, ksize: number) => void;
+type Premultiply = (ptr: number, len: number) => void;
 
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
 interface WasmApi {
@@ -21,7 +22,7 @@ const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
 
 const PAGE = 65536;
 
-interface Kernels { memory: WasmMemory; transpose: Transpose; pass: Pass }
+interface Kernels { memory: WasmMemory; transpose: Transpose; pass: Pass; premultiply: Record<2 | 4, Premultiply> }
 let kernels: Kernels | null | undefined;
 
 /** The kernels, or null where WebAssembly SIMD is missing (the module does not validate). */
@@ -31,7 +32,8 @@ function loadKernels(): Kernels | null {
   if (!wasmApi || !wasmApi.validate(bytes)) return (kernels = null);
   const memory = new wasmApi.Memory({ initial: 1 });
   const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  return (kernels = { memory, transpose: exports.transpose as Transpose, pass: exports.pass as Pass });
+  const premultiply = { 2: exports.premultiply2 as Premultiply, 4: exports.premultiply4 as Premultiply };
+  return (kernels = { memory, transpose: exports.transpose as Transpose, pass: exports.pass as Pass, premultiply });
 }
 
 /** Whether the SIMD resize runs here (Node >= 16.4 and current browsers have WebAssembly SIMD). */
@@ -59,13 +61,17 @@ function writeCoefficients(mem: ArrayBuffer, boundsAt: number, coefsAt: number, 
   for (let i = 0; i < fixed.length; i++) splat.fill(fixed[i]!, 4 * i, 4 * i + 4);
 }
 
-/** Pillow BICUBIC resize of a uint8 image with any number of bands, or null without WebAssembly SIMD. */
-export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysize: number): Plane<Uint8Array> | null {
+/**
+ * Pillow BICUBIC resize of a uint8 image with any number of bands, or null without WebAssembly SIMD.
+ * `premultiplyAlpha` (RGBA / LA input, `bands` 4 / 2) first premultiplies the colour bands by alpha,
+ * as Image.resize does by converting to RGBa / La (convert.ts premultiplyAlpha, same bytes).
+ */
+export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysize: number, premultiplyAlpha = false): Plane<Uint8Array> | null {
   const k = loadKernels();
   if (!k) return null;
   const { width, height, bands } = src;
+  if (premultiplyAlpha && bands !== 2 && bands !== 4) throw new Error(`premultiplyAlpha needs 2 or 4 bands, got ${bands}`);
   const plan = planResample(width, height, xsize, ysize);
-  if (!plan.horizontal && !plan.vertical) return { ...src, data: src.data.slice() };
   const h = plan.horizontal;
   const v = plan.vertical;
   // Lines that a kernel reads or writes 16 bytes (pass) or 4 bytes (transpose) at a time get padding.
@@ -86,6 +92,8 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   if (missing > 0) k.memory.grow(Math.ceil(missing / PAGE));
   const mem = k.memory.buffer;
   new Uint8Array(mem, source, src.data.length).set(src.data);
+  if (premultiplyAlpha) k.premultiply[bands as 2 | 4](source, src.data.length);
+  if (!h && !v) return { ...src, data: new Uint8Array(mem, source, src.data.length).slice() };
 
   let lines = source; // the current image: `lineCount` lines of `xsize * bands` (or the source's) bytes
   let lineStride = width * bands;

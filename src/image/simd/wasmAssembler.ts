@@ -55,7 +55,8 @@ const OP = {
 
 /** SIMD opcodes, written as 0xFD then the opcode as a LEB128 u32. */
 const SIMD = {
-  load: 0x00, store: 0x0b, i32x4Splat: 0x11,
+  load: 0x00, store: 0x0b, v128Const: 0x0c, i8x16Shuffle: 0x0d, i16x8Splat: 0x10, i32x4Splat: 0x11, bitselect: 0x52,
+  i16x8ShrU: 0x8d, i16x8Add: 0x8e, i16x8Mul: 0x95,
   i8x16NarrowI16x8U: 0x66, i16x8NarrowI32x4S: 0x85,
   i16x8ExtendLowI8x16U: 0x89, i16x8ExtendHighI8x16U: 0x8a,
   i32x4ExtendLowI16x8U: 0xa9, i32x4ExtendHighI16x8U: 0xaa,
@@ -98,6 +99,16 @@ export class FunctionWriter<P extends string = string> {
   v128Load(offset = 0): this { return this.simd(SIMD.load, 0, ...uleb(offset)); }
   v128Store(offset = 0): this { return this.simd(SIMD.store, 0, ...uleb(offset)); }
   i32x4Splat(): this { return this.simd(SIMD.i32x4Splat); }
+  i16x8Splat(): this { return this.simd(SIMD.i16x8Splat); }
+  /** v128.const with 16 byte lanes. */
+  v128Const(bytes: readonly number[]): this { return this.simd(SIMD.v128Const, ...bytes); }
+  /** i8x16.shuffle of the two operands by 16 lane indices (0-15: first operand, 16-31: second). */
+  shuffle(lanes: readonly number[]): this { return this.simd(SIMD.i8x16Shuffle, ...lanes); }
+  /** v128.bitselect(a, b, mask): bits of a where mask is 1, of b where it is 0. */
+  bitselect(): this { return this.simd(SIMD.bitselect); }
+  i16x8Add(): this { return this.simd(SIMD.i16x8Add); }
+  i16x8Mul(): this { return this.simd(SIMD.i16x8Mul); }
+  i16x8ShrU(): this { return this.simd(SIMD.i16x8ShrU); }
   i32x4Add(): this { return this.simd(SIMD.i32x4Add); }
   i32x4Mul(): this { return this.simd(SIMD.i32x4Mul); }
   i32x4ShrS(): this { return this.simd(SIMD.i32x4ShrS); }
