@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { premultiplyAlpha } from '../src/image/convert.js';
 import { resampleBicubic8, type Plane } from '../src/image/resample.js';
 import { resampleModuleBytes } from '../src/image/simd/simdKernels.js';
-import { resampleBicubic8Simd, simdResampleAvailable } from '../src/image/simd/simdResample.js';
+import { resampleBicubic8Simd, simdMemoryBytes, simdResampleAvailable } from '../src/image/simd/simdResample.js';
 import { SeededRandom } from '../src/util/random.js';
 
 function firstDifference(a: Uint8Array, b: Uint8Array): string | null {
@@ -87,6 +87,19 @@ describe('SIMD bicubic resize (bit-identical to the scalar Resample.c mirror)', 
 
   it('refuses to premultiply without an alpha band', function () {
     expect(() => resampleBicubic8Simd({ data: new Uint8Array(12), width: 2, height: 2, bands: 3 }, 1, 1, true)).to.throw(/2 or 4 bands, got 3/);
+  });
+
+  it('keeps up to 128 MiB of wasm memory between calls, and lets go of more after a huge image', function () {
+    const small = randomPlane(new SeededRandom(3), 64, 48, 3, 'smooth');
+    resampleBicubic8Simd(small, 30, 20);
+    const kept = simdMemoryBytes();
+    expect(kept).to.be.above(0).and.at.most(128 * 2 ** 20);
+    const huge = { data: new Uint8Array(5000 * 5000 * 3).fill(90), width: 5000, height: 5000, bands: 3 }; // needs ~150 MB
+    const out = resampleBicubic8Simd(huge, 224, 224)!;
+    expect(out.data.every((v) => v === 90)).to.equal(true);
+    expect(simdMemoryBytes()).to.equal(0);
+    expectSameAsScalar(small, 30, 20); // a fresh instance afterwards
+    expect(simdMemoryBytes()).to.be.above(0).and.at.most(128 * 2 ** 20);
   });
 
   it('returns a copy when the size does not change', function () {

@@ -2,7 +2,9 @@
  * Pillow's 8-bit BICUBIC resize (resample.ts's plan, bit-identical results) on the WebAssembly SIMD
  * kernels of simdKernels.ts. The horizontal pass is the vertical kernel run on the transposed image:
  *   transpose rows [yFirst, yFirst + rows) -> pass (columns) -> transpose back -> pass (rows).
- * One module instance and one memory serve every call; the memory grows to the largest image seen.
+ * One module instance and one memory serve every call. The memory grows to the largest image seen,
+ * up to KEEP_BYTES; a call that needed more drops the instance afterwards (a wasm memory cannot
+ * shrink), so one huge image does not pin its memory for the life of the process.
  */
 import { fixedPoint, planResample, type Coefficients, type Plane } from '../resample.js';
 import { resampleModuleBytes } from './simdKernels.js';
@@ -21,6 +23,8 @@ interface WasmApi {
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
+/** Memory kept between calls: a 4096x4096 RGB image (and everything smaller) fits. */
+const KEEP_BYTES = 128 * 2 ** 20;
 
 interface Kernels { memory: WasmMemory; transpose: Transpose; pass: Pass; premultiply: Record<2 | 4, Premultiply> }
 let kernels: Kernels | null | undefined;
@@ -34,6 +38,11 @@ function loadKernels(): Kernels | null {
   const { exports } = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   const premultiply = { 2: exports.premultiply2 as Premultiply, 4: exports.premultiply4 as Premultiply };
   return (kernels = { memory, transpose: exports.transpose as Transpose, pass: exports.pass as Pass, premultiply });
+}
+
+/** Bytes of wasm memory the kernels hold between calls (0 when no instance is alive). */
+export function simdMemoryBytes(): number {
+  return kernels ? kernels.memory.buffer.byteLength : 0;
 }
 
 /** Whether the SIMD resize runs here (Node >= 16.4 and current browsers have WebAssembly SIMD). */
@@ -93,7 +102,11 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   const mem = k.memory.buffer;
   new Uint8Array(mem, source, src.data.length).set(src.data);
   if (premultiplyAlpha) k.premultiply[bands as 2 | 4](source, src.data.length);
-  if (!h && !v) return { ...src, data: new Uint8Array(mem, source, src.data.length).slice() };
+  const done = (result: Plane<Uint8Array>): Plane<Uint8Array> => {
+    if (mem.byteLength > KEEP_BYTES) kernels = undefined; // a wasm memory cannot shrink: let this one go
+    return result;
+  };
+  if (!h && !v) return done({ ...src, data: new Uint8Array(mem, source, src.data.length).slice() });
 
   let lines = source; // the current image: `lineCount` lines of `xsize * bands` (or the source's) bytes
   let lineStride = width * bands;
@@ -115,5 +128,5 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   const out = new Uint8Array(rowLen * ysize);
   const view = new Uint8Array(mem);
   for (let y = 0; y < ysize; y++) out.set(view.subarray(lines + y * lineStride, lines + y * lineStride + rowLen), y * rowLen);
-  return { data: out, width: xsize, height: ysize, bands };
+  return done({ data: out, width: xsize, height: ysize, bands });
 }
