@@ -26,19 +26,23 @@ async function compileFromPackage(specifier: string): Promise<WasmModule> {
   return wasmApi.compile(await readFile(createRequire(import.meta.url).resolve(specifier)));
 }
 
+/** Decoder heap kept between calls: the output of a 4096x4096 image (and everything smaller) fits. */
+const KEEP_BYTES = 64 * 2 ** 20;
+
 /**
  * One wasm decoder: initialised on first use, its stderr (libjpeg's warnings such as "Premature end
  * of JPEG file") captured per call, and calls run one at a time so each call sees only its own
- * messages.
+ * messages. An emscripten heap only grows, so after an image whose output exceeds `keepBytes` the
+ * next call starts a fresh instance (the compiled module is kept) and the big heap can be collected.
  */
-class WasmDecoder {
+export class WasmDecoder {
   private ready: Promise<void> | null = null;
   private compiled: Promise<WasmModule | undefined> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private messages: string[] = [];
 
   constructor(private readonly init: Init, private readonly wasmSpecifier: string,
-    private readonly decode: (buffer: ArrayBuffer) => Promise<RgbaPixels>) {}
+    private readonly decode: (buffer: ArrayBuffer) => Promise<RgbaPixels>, private readonly keepBytes = KEEP_BYTES) {}
 
   run(bytes: Uint8Array): Promise<{ pixels: RgbaPixels; messages: string[] }> {
     const job = this.queue.then(async () => {
@@ -50,6 +54,7 @@ class WasmDecoder {
       this.messages = [];
       try {
         const pixels = await this.decode(ownBuffer(bytes));
+        if (pixels.data.byteLength > this.keepBytes) this.ready = null;
         return { pixels, messages: this.messages };
       } catch (err) {
         // A failed decode can leave the emscripten instance corrupt (after some aborts every later
