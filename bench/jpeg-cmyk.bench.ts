@@ -1,6 +1,7 @@
 /**
  * 1024x1024 JPEG decoding with the TypeScript libjpeg-turbo port (src/image/jpegjs), which serves
- * CMYK / YCCK files: YCCK 2x2/1x1/1x1/2x2, CMYK 4:4:4 baseline and progressive. The baseline is the
+ * CMYK / YCCK files and h1v2-upsampled (4:4:0) files: YCbCr 4:4:0 baseline, YCbCr 4:2:0 progressive,
+ * YCCK 2x2/1x1/1x1/2x2, CMYK 4:4:4 baseline and progressive. The baseline is the
  * wasm libjpeg decoder on a 1024x1024 YCbCr 4:2:0 file from the same generator, measured in the same
  * run, next to the TypeScript decoder on that same file (identical bytes checked).
  * Needs gcc and libjpeg's headers to build test/data/make_cmyk_jpegs.c; skips otherwise.
@@ -38,11 +39,13 @@ try {
   const same = Buffer.from(decodeJpegJs(ycc, 'ycc420.jpg').data).equals(Buffer.from(keepChannels((await decodeJpegRgba(ycc)).pixels, 3)));
   console.log(`YCbCr 4:2:0 baseline: wasm (baseline) ${wasmMs.toFixed(1)} ms | TypeScript ${tsYccMs.toFixed(1)} ms | speed x${(wasmMs / tsYccMs).toFixed(2)} of the baseline | identical bytes: ${same}`);
   for (const [name, space, sampling, progressive] of [
+    ['YCbCr 4:4:0 (1x2/1x1/1x1) baseline', 'ycc', '1x2,1x1,1x1', 0],
+    ['YCbCr 4:2:0 progressive', 'ycc', 'default', 1],
     ['YCCK 2x2/1x1/1x1/2x2 baseline', 'ycck', 'default', 0],
     ['CMYK 1x1 baseline', 'cmyk', 'default', 0],
     ['CMYK 1x1 progressive', 'cmyk', 'default', 1],
   ] as const) {
-    const file = make(`${space}-${progressive}.jpg`, space, sampling, progressive);
+    const file = make(`${space}-${sampling.replace(/\W/g, '')}-${progressive}.jpg`, space, sampling, progressive);
     const ms = await medianMs(() => decodeJpegJs(file, name), RUNS, WARMUP);
     console.log(`${name} (${(file.length / 1024).toFixed(0)} KB): TypeScript ${ms.toFixed(1)} ms | speed x${(wasmMs / ms).toFixed(2)} of the baseline`);
   }

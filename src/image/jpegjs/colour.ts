@@ -45,37 +45,54 @@ for (let i = 0; i < 256; i++) {
   CB_G[i] = -fix(0.34414) * x + ONE_HALF;
 }
 
-/** sample_range_limit: clamps -256..511 to 0..255. */
-function clamp(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
-}
-
 /**
- * Interleaves the full-size component planes into libjpeg's output: 1 band (gray), 3 (RGB) or
- * 4 (CMYK). `planes` are in frame order.
+ * Interleaves the components' full-size rows into libjpeg's output, one row at a time: 1 band
+ * (gray), 3 (RGB) or 4 (CMYK). `rows` are in frame order; `rows[c](y)` is component c's row y.
  */
-export function convertColour(space: JpegColourSpace, planes: Uint8Array[], pixels: number): Uint8Array {
+export function convertColour(space: JpegColourSpace, rows: ((y: number) => Uint8Array)[], width: number, height: number): Uint8Array {
   const bands = space === 'gray' ? 1 : space === 'rgb' || space === 'ycbcr' ? 3 : 4;
-  const out = new Uint8Array(pixels * bands);
-  if (space === 'ycbcr' || space === 'ycck') {
-    const [y, cb, cr, k] = planes as [Uint8Array, Uint8Array, Uint8Array, Uint8Array?];
-    const invert = space === 'ycck' ? 255 : 0;
-    for (let i = 0, o = 0; i < pixels; i++, o += bands) {
-      const yy = y[i]!;
-      const b = cb[i]!;
-      const r = cr[i]!;
-      // ycc_rgb_convert; ycck_cmyk_convert takes range_limit[MAXJSAMPLE - (...)] = 255 - clamp(...)
-      out[o] = Math.abs(invert - clamp(yy + CR_R[r]!));
-      out[o + 1] = Math.abs(invert - clamp(yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS)));
-      out[o + 2] = Math.abs(invert - clamp(yy + CB_B[b]!));
-      if (k) out[o + 3] = k[i]!;
-    }
-    return out;
-  }
-  // null_convert / rgb_rgb_convert / grayscale_convert: the components as they are
-  for (let c = 0; c < bands; c++) {
-    const plane = planes[c]!;
-    for (let i = 0, o = c; i < pixels; i++, o += bands) out[o] = plane[i]!;
+  const out = new Uint8Array(width * height * bands);
+  // sample_range_limit (clamping -256..511 to 0..255) is what a Uint8ClampedArray store does to integers
+  const clamped = new Uint8ClampedArray(out.buffer);
+  for (let y = 0; y < height; y++) {
+    const o = y * width * bands;
+    if (space === 'ycbcr') yccToRgb(rows[0]!(y), rows[1]!(y), rows[2]!(y), clamped, o, width);
+    else if (space === 'ycck') ycckToCmyk(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), clamped, o, width);
+    else for (let c = 0; c < bands; c++) interleave(rows[c]!(y), out, o + c, bands, width);
   }
   return out;
+}
+
+/** ycc_rgb_convert for one row. */
+function yccToRgb(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, out: Uint8ClampedArray, o: number, width: number): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    const yy = y[x]!;
+    const b = cb[x]!;
+    const r = cr[x]!;
+    out[o] = yy + CR_R[r]!;
+    out[o + 1] = yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS);
+    out[o + 2] = yy + CB_B[b]!;
+  }
+}
+
+/** ycck_cmyk_convert for one row: range_limit[MAXJSAMPLE - (...)], which is 255 - clamp(...), K unchanged. */
+function ycckToCmyk(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, k: Uint8Array, out: Uint8ClampedArray, o: number, width: number): void {
+  for (let x = 0; x < width; x++, o += 4) {
+    const yy = y[x]!;
+    const b = cb[x]!;
+    const r = cr[x]!;
+    out[o] = 255 - (yy + CR_R[r]!);
+    out[o + 1] = 255 - (yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS));
+    out[o + 2] = 255 - (yy + CB_B[b]!);
+    out[o + 3] = k[x]!;
+  }
+}
+
+/** null_convert / rgb_rgb_convert / grayscale_convert: one component's row as it is, every `bands`-th byte. */
+function interleave(row: Uint8Array, out: Uint8Array, o: number, bands: number, width: number): void {
+  if (bands === 1) {
+    out.set(row.subarray(0, width), o);
+    return;
+  }
+  for (let x = 0; x < width; x++, o += bands) out[o] = row[x]!;
 }

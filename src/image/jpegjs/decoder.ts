@@ -18,7 +18,7 @@ import {
 } from './markers.js';
 import { decodeScan, type ScanContext } from './scan.js';
 import { forEachSmoothedBlock, smoothingApplies } from './smoothing.js';
-import { upsample, upsampleMethod, type UpsampleMethod } from './upsample.js';
+import { rowUpsampler, upsampleMethod, type RowUpsampler, type UpsampleMethod } from './upsample.js';
 
 export type JpegJsMode = 'L' | 'RGB' | 'CMYK';
 
@@ -75,9 +75,9 @@ export function decodeJpegJs(bytes: Uint8Array, source: string): JpegJsImage {
   // jdcoefct.c start_output_pass: decompress_smooth_data when do_block_smoothing (the default) and smoothing_ok
   const smoothing = frame.progressive && smoothingApplies(layout.components, st.coefBits);
   const space = colourSpaceOf(st, frame);
-  const planes = layout.components.map((c, i) => componentPlane(c, st.upsampling[i]!, layout, frame, smoothing ? st.coefBits[i]! : null));
+  const rows = layout.components.map((c, i) => componentRows(c, st.upsampling[i]!, layout, frame, smoothing ? st.coefBits[i]! : null));
   const mode: JpegJsMode = space === 'gray' ? 'L' : space === 'rgb' || space === 'ycbcr' ? 'RGB' : 'CMYK';
-  return { mode, colourSpace: space, width: frame.width, height: frame.height, data: convertColour(space, planes, frame.width * frame.height) };
+  return { mode, colourSpace: space, width: frame.width, height: frame.height, data: convertColour(space, rows, frame.width, frame.height) };
 }
 
 function colourSpaceOf(st: StreamState, frame: Frame): JpegColourSpace {
@@ -139,9 +139,9 @@ function readSegment(st: StreamState, marker: number, next: number): { marker: n
 
 /**
  * IDCT of the blocks that hold real samples (block-smoothed when `smoothingBits`, the component's
- * coef_bits, is given), then upsampling to the full image size.
+ * coef_bits, is given); returns the source of its rows upsampled to the full image size.
  */
-function componentPlane(c: ComponentBuffer, method: UpsampleMethod, layout: FrameLayout, frame: Frame, smoothingBits: Int32Array | null): Uint8Array {
+function componentRows(c: ComponentBuffer, method: UpsampleMethod, layout: FrameLayout, frame: Frame, smoothingBits: Int32Array | null): RowUpsampler {
   const { h, v } = c.frame;
   const stride = c.widthInBlocks * 8;
   const samples = new Uint8Array(stride * c.heightInBlocks * 8);
@@ -157,5 +157,5 @@ function componentPlane(c: ComponentBuffer, method: UpsampleMethod, layout: Fram
     }
   }
   const plane = { data: samples, stride, width: c.downsampledWidth, height: c.downsampledHeight };
-  return upsample(plane, method, layout.maxH / h, layout.maxV / v, frame.width, frame.height);
+  return rowUpsampler(plane, method, layout.maxH / h, layout.maxV / v, frame.width);
 }
