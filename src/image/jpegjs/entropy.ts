@@ -5,8 +5,16 @@
  */
 import { invalidImage } from '../errors.js';
 import type { BitReader } from './bitreader.js';
-import { extend, type HuffmanTable } from './huffman.js';
+import type { HuffmanTable } from './huffman.js';
 import { NATURAL_ORDER } from './markers.js';
+
+/** jpeg_natural_order, held in a module-local constant: it is read for every decoded coefficient. */
+const ZIGZAG: Int32Array = NATURAL_ORDER;
+
+/** jdhuff.h HUFF_EXTEND: the `size`-bit value `bits` as a signed coefficient. */
+function extend(bits: number, size: number): number {
+  return bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
+}
 
 /** Mutable per-scan state: the DC predictions (one per scan component) and the EOB run. */
 export interface EntropyState { lastDc: Int32Array; eobRun: number }
@@ -25,7 +33,7 @@ export function decodeSequentialBlock(reader: BitReader, coefs: Int16Array, at: 
     const size = rs & 15;
     if (size) {
       k += r;
-      coefs[at + NATURAL_ORDER[k]!] = extend(reader.bits(size), size);
+      coefs[at + ZIGZAG[k]!] = extend(reader.bits(size), size);
     } else {
       if (r !== 15) break;
       k += 15;
@@ -62,7 +70,7 @@ export function decodeAcFirst(reader: BitReader, coefs: Int16Array, at: number, 
     const size = rs & 15;
     if (size) {
       k += r;
-      coefs[at + NATURAL_ORDER[k]!] = extend(reader.bits(size), size) << al;
+      coefs[at + ZIGZAG[k]!] = extend(reader.bits(size), size) << al;
     } else if (r === 15) {
       k += 15;
     } else {
@@ -98,7 +106,7 @@ export function decodeAcRefine(reader: BitReader, coefs: Int16Array, at: number,
         break;
       }
       do {
-        const pos = at + NATURAL_ORDER[k]!;
+        const pos = at + ZIGZAG[k]!;
         const coef = coefs[pos]!;
         if (coef !== 0) {
           if (reader.bit() && (coef & p1) === 0) coefs[pos] = coef >= 0 ? coef + p1 : coef + m1;
@@ -107,12 +115,12 @@ export function decodeAcRefine(reader: BitReader, coefs: Int16Array, at: number,
         }
         k++;
       } while (k <= se);
-      if (s) coefs[at + NATURAL_ORDER[k]!] = s;
+      if (s) coefs[at + ZIGZAG[k]!] = s;
     }
   }
   if (state.eobRun > 0) {
     for (; k <= se; k++) {
-      const pos = at + NATURAL_ORDER[k]!;
+      const pos = at + ZIGZAG[k]!;
       const coef = coefs[pos]!;
       if (coef !== 0 && reader.bit() && (coef & p1) === 0) coefs[pos] = coef >= 0 ? coef + p1 : coef + m1;
     }

@@ -43,8 +43,3 @@ export function huffmanTable(spec: HuffmanSpec | null | undefined, isDc: boolean
 function checkDcSymbols(spec: HuffmanSpec, source: string): void {
   for (const s of spec.symbols) if (s > 15) throw invalidImage(source, 'corrupt JPEG: bogus Huffman table definition (DC symbol > 15)');
 }
-
-/** jdhuff.h HUFF_EXTEND: the `size`-bit value `bits` as a signed coefficient. */
-export function extend(bits: number, size: number): number {
-  return bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
-}
