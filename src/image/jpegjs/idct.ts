@@ -21,10 +21,17 @@ const FIX_2_053119869 = 16819;
 const FIX_2_562915447 = 20995;
 const FIX_3_072711026 = 25172;
 
-/** jdct.h DESCALE: round, then an arithmetic right shift (floor). */
-function descale(x: number, n: number): number {
-  return Math.floor((x + 2 ** (n - 1)) / 2 ** n);
-}
+/**
+ * jdct.h DESCALE(x, n): round, then an arithmetic right shift (floor), written as
+ * Math.floor((x + ROUND) * SCALE): adding and multiplying by powers of two are exact on these doubles.
+ */
+const PASS1_ROUND = 2 ** (CONST_BITS - PASS1_BITS - 1);
+const PASS1_SCALE = 2 ** -(CONST_BITS - PASS1_BITS);
+const PASS2_ROUND = 2 ** (CONST_BITS + PASS1_BITS + 3 - 1);
+const PASS2_SCALE = 2 ** -(CONST_BITS + PASS1_BITS + 3);
+/** The DC-only row shortcut's DESCALE(x, PASS1_BITS + 3). */
+const DC_ROUND = 2 ** (PASS1_BITS + 3 - 1);
+const DC_SCALE = 2 ** -(PASS1_BITS + 3);
 
 /**
  * IDCT_range_limit(cinfo)[x & RANGE_MASK]: x + 128 clamped to 0..255 for x in -512..511; beyond
@@ -91,23 +98,21 @@ export function idctIslow(coefs: Int16Array, at: number, quant: Uint16Array, out
     tmp1 += z2 + z4;
     tmp2 += z2 + z3;
     tmp3 += z1 + z4;
-    const n = CONST_BITS - PASS1_BITS;
-    ws[col] = descale(tmp10 + tmp3, n) | 0;
-    ws[56 + col] = descale(tmp10 - tmp3, n) | 0;
-    ws[8 + col] = descale(tmp11 + tmp2, n) | 0;
-    ws[48 + col] = descale(tmp11 - tmp2, n) | 0;
-    ws[16 + col] = descale(tmp12 + tmp1, n) | 0;
-    ws[40 + col] = descale(tmp12 - tmp1, n) | 0;
-    ws[24 + col] = descale(tmp13 + tmp0, n) | 0;
-    ws[32 + col] = descale(tmp13 - tmp0, n) | 0;
+    ws[col] = Math.floor((tmp10 + tmp3 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[56 + col] = Math.floor((tmp10 - tmp3 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[8 + col] = Math.floor((tmp11 + tmp2 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[48 + col] = Math.floor((tmp11 - tmp2 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[16 + col] = Math.floor((tmp12 + tmp1 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[40 + col] = Math.floor((tmp12 - tmp1 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[24 + col] = Math.floor((tmp13 + tmp0 + PASS1_ROUND) * PASS1_SCALE) | 0;
+    ws[32 + col] = Math.floor((tmp13 - tmp0 + PASS1_ROUND) * PASS1_SCALE) | 0;
   }
   // Pass 2: rows from the workspace, descaled by 2^(CONST_BITS + PASS1_BITS + 3) into samples
-  const n = CONST_BITS + PASS1_BITS + 3;
   for (let row = 0; row < 8; row++) {
     const w = row * 8;
     const o = offset + row * stride;
     if (ws[w + 1] === 0 && ws[w + 2] === 0 && ws[w + 3] === 0 && ws[w + 4] === 0 && ws[w + 5] === 0 && ws[w + 6] === 0 && ws[w + 7] === 0) {
-      const dc = RANGE_LIMIT[descale(ws[w]!, PASS1_BITS + 3) & 1023]!;
+      const dc = RANGE_LIMIT[Math.floor((ws[w]! + DC_ROUND) * DC_SCALE) & 1023]!;
       out.fill(dc, o, o + 8);
       continue;
     }
@@ -143,13 +148,13 @@ export function idctIslow(coefs: Int16Array, at: number, quant: Uint16Array, out
     tmp1 += z2 + z4;
     tmp2 += z2 + z3;
     tmp3 += z1 + z4;
-    out[o] = RANGE_LIMIT[descale(tmp10 + tmp3, n) & 1023]!;
-    out[o + 7] = RANGE_LIMIT[descale(tmp10 - tmp3, n) & 1023]!;
-    out[o + 1] = RANGE_LIMIT[descale(tmp11 + tmp2, n) & 1023]!;
-    out[o + 6] = RANGE_LIMIT[descale(tmp11 - tmp2, n) & 1023]!;
-    out[o + 2] = RANGE_LIMIT[descale(tmp12 + tmp1, n) & 1023]!;
-    out[o + 5] = RANGE_LIMIT[descale(tmp12 - tmp1, n) & 1023]!;
-    out[o + 3] = RANGE_LIMIT[descale(tmp13 + tmp0, n) & 1023]!;
-    out[o + 4] = RANGE_LIMIT[descale(tmp13 - tmp0, n) & 1023]!;
+    out[o] = RANGE_LIMIT[Math.floor((tmp10 + tmp3 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 7] = RANGE_LIMIT[Math.floor((tmp10 - tmp3 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 1] = RANGE_LIMIT[Math.floor((tmp11 + tmp2 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 6] = RANGE_LIMIT[Math.floor((tmp11 - tmp2 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 2] = RANGE_LIMIT[Math.floor((tmp12 + tmp1 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 5] = RANGE_LIMIT[Math.floor((tmp12 - tmp1 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 3] = RANGE_LIMIT[Math.floor((tmp13 + tmp0 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
+    out[o + 4] = RANGE_LIMIT[Math.floor((tmp13 - tmp0 + PASS2_ROUND) * PASS2_SCALE) & 1023]!;
   }
 }
