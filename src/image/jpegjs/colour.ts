@@ -45,6 +45,16 @@ for (let i = 0; i < 256; i++) {
   CB_G[i] = -fix(0.34414) * x + ONE_HALF;
 }
 
+/** jdmaster.c prepare_range_limit_table's sample_range_limit: `[v + 256]` is v clamped to 0..255, for v in -256..511. */
+const RANGE_LIMIT = new Uint8Array(768);
+/** ycck_cmyk_convert's range_limit[MAXJSAMPLE - v], which is 255 - clamp(v): `[v + 256]`. */
+const INVERTED_RANGE_LIMIT = new Uint8Array(768);
+for (let i = 0; i < 768; i++) {
+  const v = i - 256;
+  RANGE_LIMIT[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  INVERTED_RANGE_LIMIT[i] = 255 - RANGE_LIMIT[i]!;
+}
+
 /**
  * Interleaves the components' full-size rows into libjpeg's output, one row at a time: 1 band
  * (gray), 3 (RGB) or 4 (CMYK). `rows` are in frame order; `rows[c](y)` is component c's row y.
@@ -52,47 +62,59 @@ for (let i = 0; i < 256; i++) {
 export function convertColour(space: JpegColourSpace, rows: ((y: number) => Uint8Array)[], width: number, height: number): Uint8Array {
   const bands = space === 'gray' ? 1 : space === 'rgb' || space === 'ycbcr' ? 3 : 4;
   const out = new Uint8Array(width * height * bands);
-  // sample_range_limit (clamping -256..511 to 0..255) is what a Uint8ClampedArray store does to integers
-  const clamped = new Uint8ClampedArray(out.buffer);
   for (let y = 0; y < height; y++) {
     const o = y * width * bands;
-    if (space === 'ycbcr') yccToRgb(rows[0]!(y), rows[1]!(y), rows[2]!(y), clamped, o, width);
-    else if (space === 'ycck') ycckToCmyk(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), clamped, o, width);
-    else for (let c = 0; c < bands; c++) interleave(rows[c]!(y), out, o + c, bands, width);
+    if (space === 'ycbcr') yccToRgb(rows[0]!(y), rows[1]!(y), rows[2]!(y), out, o, width);
+    else if (space === 'ycck') ycckToCmyk(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), out, o, width);
+    else if (bands === 4) interleave4(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), out, o, width);
+    else if (bands === 3) interleave3(rows[0]!(y), rows[1]!(y), rows[2]!(y), out, o, width);
+    else out.set(rows[0]!(y).subarray(0, width), o); // grayscale_convert
   }
   return out;
 }
 
 /** ycc_rgb_convert for one row. */
-function yccToRgb(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, out: Uint8ClampedArray, o: number, width: number): void {
+function yccToRgb(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, out: Uint8Array, o: number, width: number): void {
+  const limit = RANGE_LIMIT;
   for (let x = 0; x < width; x++, o += 3) {
-    const yy = y[x]!;
+    const yy = y[x]! + 256;
     const b = cb[x]!;
     const r = cr[x]!;
-    out[o] = yy + CR_R[r]!;
-    out[o + 1] = yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS);
-    out[o + 2] = yy + CB_B[b]!;
+    out[o] = limit[yy + CR_R[r]!]!;
+    out[o + 1] = limit[yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS)]!;
+    out[o + 2] = limit[yy + CB_B[b]!]!;
   }
 }
 
-/** ycck_cmyk_convert for one row: range_limit[MAXJSAMPLE - (...)], which is 255 - clamp(...), K unchanged. */
-function ycckToCmyk(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, k: Uint8Array, out: Uint8ClampedArray, o: number, width: number): void {
+/** ycck_cmyk_convert for one row: range_limit[MAXJSAMPLE - (...)] on the YCbCr -> RGB result, K unchanged. */
+function ycckToCmyk(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, k: Uint8Array, out: Uint8Array, o: number, width: number): void {
+  const limit = INVERTED_RANGE_LIMIT;
   for (let x = 0; x < width; x++, o += 4) {
-    const yy = y[x]!;
+    const yy = y[x]! + 256;
     const b = cb[x]!;
     const r = cr[x]!;
-    out[o] = 255 - (yy + CR_R[r]!);
-    out[o + 1] = 255 - (yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS));
-    out[o + 2] = 255 - (yy + CB_B[b]!);
+    out[o] = limit[yy + CR_R[r]!]!;
+    out[o + 1] = limit[yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS)]!;
+    out[o + 2] = limit[yy + CB_B[b]!]!;
     out[o + 3] = k[x]!;
   }
 }
 
-/** null_convert / rgb_rgb_convert / grayscale_convert: one component's row as it is, every `bands`-th byte. */
-function interleave(row: Uint8Array, out: Uint8Array, o: number, bands: number, width: number): void {
-  if (bands === 1) {
-    out.set(row.subarray(0, width), o);
-    return;
+/** rgb_rgb_convert for one row: the three components as they are. */
+function interleave3(c0: Uint8Array, c1: Uint8Array, c2: Uint8Array, out: Uint8Array, o: number, width: number): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    out[o] = c0[x]!;
+    out[o + 1] = c1[x]!;
+    out[o + 2] = c2[x]!;
   }
-  for (let x = 0; x < width; x++, o += bands) out[o] = row[x]!;
+}
+
+/** null_convert (CMYK) for one row: the four components as they are. */
+function interleave4(c0: Uint8Array, c1: Uint8Array, c2: Uint8Array, c3: Uint8Array, out: Uint8Array, o: number, width: number): void {
+  for (let x = 0; x < width; x++, o += 4) {
+    out[o] = c0[x]!;
+    out[o + 1] = c1[x]!;
+    out[o + 2] = c2[x]!;
+    out[o + 3] = c3[x]!;
+  }
 }
