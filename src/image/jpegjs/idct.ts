@@ -54,22 +54,36 @@ const workspace = new Int32Array(64);
  */
 export function idctIslow(coefs: Int16Array, at: number, quant: Uint16Array, out: Uint8Array, offset: number, stride: number): void {
   const ws = workspace;
+  // A block without AC coefficients is one flat value: what both passes' all-zero-AC shortcuts
+  // (DC-only columns, then rows whose AC terms are all zero) make of it, computed once
+  let ac = 1;
+  while (ac < 64 && coefs[at + ac] === 0) ac++;
+  if (ac === 64) {
+    const dc = (coefs[at]! * quant[0]! * 4) | 0;
+    const value = RANGE_LIMIT[Math.floor((dc + DC_ROUND) * DC_SCALE) & 1023]!;
+    for (let row = 0, o = offset; row < 8; row++, o += stride) {
+      for (let col = 0; col < 8; col++) out[o + col] = value;
+    }
+    return;
+  }
   // Pass 1: columns from the input, results scaled up by sqrt(8) * 2^PASS1_BITS into the workspace
   for (let col = 0; col < 8; col++) {
     const c = at + col;
-    if (coefs[c + 8] === 0 && coefs[c + 16] === 0 && coefs[c + 24] === 0 && coefs[c + 32] === 0 &&
-      coefs[c + 40] === 0 && coefs[c + 48] === 0 && coefs[c + 56] === 0) {
+    const c1 = coefs[c + 8]!, c2 = coefs[c + 16]!, c3 = coefs[c + 24]!, c4 = coefs[c + 32]!;
+    const c5 = coefs[c + 40]!, c6 = coefs[c + 48]!, c7 = coefs[c + 56]!;
+    if ((c1 | c2 | c3 | c4 | c5 | c6 | c7) === 0) {
       const dc = (coefs[c]! * quant[col]! * 4) | 0;
       for (let row = 0; row < 8; row++) ws[row * 8 + col] = dc;
       continue;
     }
-    let z2 = coefs[c + 16]! * quant[col + 16]!;
-    let z3 = coefs[c + 48]! * quant[col + 48]!;
+    // even part
+    let z2 = c2 * quant[col + 16]!;
+    let z3 = c6 * quant[col + 48]!;
     let z1 = (z2 + z3) * FIX_0_541196100;
     let tmp2 = z1 - z3 * FIX_1_847759065;
     let tmp3 = z1 + z2 * FIX_0_765366865;
     z2 = coefs[c]! * quant[col]!;
-    z3 = coefs[c + 32]! * quant[col + 32]!;
+    z3 = c4 * quant[col + 32]!;
     let tmp0 = (z2 + z3) * 8192;
     let tmp1 = (z2 - z3) * 8192;
     const tmp10 = tmp0 + tmp3;
@@ -77,10 +91,10 @@ export function idctIslow(coefs: Int16Array, at: number, quant: Uint16Array, out
     const tmp11 = tmp1 + tmp2;
     const tmp12 = tmp1 - tmp2;
     // odd part
-    tmp0 = coefs[c + 56]! * quant[col + 56]!;
-    tmp1 = coefs[c + 40]! * quant[col + 40]!;
-    tmp2 = coefs[c + 24]! * quant[col + 24]!;
-    tmp3 = coefs[c + 8]! * quant[col + 8]!;
+    tmp0 = c7 * quant[col + 56]!;
+    tmp1 = c5 * quant[col + 40]!;
+    tmp2 = c3 * quant[col + 24]!;
+    tmp3 = c1 * quant[col + 8]!;
     z1 = tmp0 + tmp3;
     z2 = tmp1 + tmp2;
     z3 = tmp0 + tmp2;
@@ -111,29 +125,31 @@ export function idctIslow(coefs: Int16Array, at: number, quant: Uint16Array, out
   for (let row = 0; row < 8; row++) {
     const w = row * 8;
     const o = offset + row * stride;
-    if (ws[w + 1] === 0 && ws[w + 2] === 0 && ws[w + 3] === 0 && ws[w + 4] === 0 && ws[w + 5] === 0 && ws[w + 6] === 0 && ws[w + 7] === 0) {
-      const dc = RANGE_LIMIT[Math.floor((ws[w]! + DC_ROUND) * DC_SCALE) & 1023]!;
-      out.fill(dc, o, o + 8);
+    const w0 = ws[w]!, w1 = ws[w + 1]!, w2 = ws[w + 2]!, w3 = ws[w + 3]!;
+    const w4 = ws[w + 4]!, w5 = ws[w + 5]!, w6 = ws[w + 6]!, w7 = ws[w + 7]!;
+    if ((w1 | w2 | w3 | w4 | w5 | w6 | w7) === 0) {
+      const dc = RANGE_LIMIT[Math.floor((w0 + DC_ROUND) * DC_SCALE) & 1023]!;
+      for (let col = 0; col < 8; col++) out[o + col] = dc;
       continue;
     }
-    let z2 = ws[w + 2]!;
-    let z3 = ws[w + 6]!;
-    let z1 = (z2 + z3) * FIX_0_541196100;
-    let tmp2 = z1 - z3 * FIX_1_847759065;
-    let tmp3 = z1 + z2 * FIX_0_765366865;
-    let tmp0 = (ws[w]! + ws[w + 4]!) * 8192;
-    let tmp1 = (ws[w]! - ws[w + 4]!) * 8192;
+    // even part
+    let z1 = (w2 + w6) * FIX_0_541196100;
+    let tmp2 = z1 - w6 * FIX_1_847759065;
+    let tmp3 = z1 + w2 * FIX_0_765366865;
+    let tmp0 = (w0 + w4) * 8192;
+    let tmp1 = (w0 - w4) * 8192;
     const tmp10 = tmp0 + tmp3;
     const tmp13 = tmp0 - tmp3;
     const tmp11 = tmp1 + tmp2;
     const tmp12 = tmp1 - tmp2;
-    tmp0 = ws[w + 7]!;
-    tmp1 = ws[w + 5]!;
-    tmp2 = ws[w + 3]!;
-    tmp3 = ws[w + 1]!;
+    // odd part
+    tmp0 = w7;
+    tmp1 = w5;
+    tmp2 = w3;
+    tmp3 = w1;
     z1 = tmp0 + tmp3;
-    z2 = tmp1 + tmp2;
-    z3 = tmp0 + tmp2;
+    let z2 = tmp1 + tmp2;
+    let z3 = tmp0 + tmp2;
     let z4 = tmp1 + tmp3;
     const z5 = (z3 + z4) * FIX_1_175875602;
     tmp0 *= FIX_0_298631336;
