@@ -43,6 +43,10 @@ function checkProgression(scan: ScanHeader, ctx: ScanContext): void {
   }
 }
 
+/**
+ * The per-block decoding function of a scan (jdhuff.c / jdphuff.c decode_mcu_*). The entropy
+ * functions are bound to local constants so the per-block calls do not go through import bindings.
+ */
 function blockDecoder(scan: ScanHeader, ctx: ScanContext): BlockDecoder {
   const { ss, se, ah, al } = scan;
   const { source } = ctx;
@@ -59,19 +63,26 @@ function blockDecoder(scan: ScanHeader, ctx: ScanContext): BlockDecoder {
     // (JWRN_NOT_SEQUENTIAL); the block is decoded whole all the same
     const dcs = scan.components.map((_, i) => dc(i));
     const acs = scan.components.map((_, i) => ac(i));
-    return (r, c, at, i, state) => decodeSequentialBlock(r, c.coefficients, at, dcs[i]!, acs[i]!, state, i);
+    const decode = decodeSequentialBlock;
+    return (r, c, at, i, state) => decode(r, c.coefficients, at, dcs[i]!, acs[i]!, state, i);
   }
   checkProgression(scan, ctx);
   if (ss === 0) {
     if (ah === 0) {
       const dcs = scan.components.map((_, i) => dc(i));
-      return (r, c, at, i, state) => decodeDcFirst(r, c.coefficients, at, dcs[i]!, al, state, i, source);
+      const decode = decodeDcFirst;
+      return (r, c, at, i, state) => decode(r, c.coefficients, at, dcs[i]!, al, state, i, source);
     }
-    return (r, c, at) => decodeDcRefine(r, c.coefficients, at, al);
+    const decode = decodeDcRefine;
+    return (r, c, at) => decode(r, c.coefficients, at, al);
   }
   const table = ac(0);
-  if (ah === 0) return (r, c, at, _i, state) => decodeAcFirst(r, c.coefficients, at, table, ss, se, al, state);
-  return (r, c, at, _i, state) => decodeAcRefine(r, c.coefficients, at, table, ss, se, al, state);
+  if (ah === 0) {
+    const decode = decodeAcFirst;
+    return (r, c, at, _i, state) => decode(r, c.coefficients, at, table, ss, se, al, state);
+  }
+  const decode = decodeAcRefine;
+  return (r, c, at, _i, state) => decode(r, c.coefficients, at, table, ss, se, al, state);
 }
 
 /**
