@@ -147,12 +147,14 @@ function componentRows(c: ComponentBuffer, method: UpsampleMethod, layout: Frame
   const samples = new Uint8Array(stride * c.heightInBlocks * 8);
   // a component no scan coded has no latched table: jddctmgr.c leaves its multipliers zero (gray)
   const quant = c.quant ?? new Uint16Array(64);
+  const idct = idctIslow; // a local binding: called for every block
   if (smoothingBits) {
-    forEachSmoothedBlock(c, smoothingBits, layout.mcuRows, (block, by, bx) => idctIslow(block, 0, quant, samples, by * 8 * stride + bx * 8, stride));
+    forEachSmoothedBlock(c, smoothingBits, layout.mcuRows, (block, by, bx) => idct(block, 0, quant, samples, by * 8 * stride + bx * 8, stride));
   } else {
+    const coefs = c.coefficients;
     for (let by = 0; by < c.heightInBlocks; by++) {
       for (let bx = 0; bx < c.widthInBlocks; bx++) {
-        idctIslow(c.coefficients, (by * c.blocksPerLine + bx) * 64, quant, samples, by * 8 * stride + bx * 8, stride);
+        idct(coefs, (by * c.blocksPerLine + bx) * 64, quant, samples, by * 8 * stride + bx * 8, stride);
       }
     }
   }
