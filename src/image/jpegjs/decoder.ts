@@ -147,7 +147,7 @@ function componentRows(c: ComponentBuffer, method: UpsampleMethod, layout: Frame
   const samples = new Uint8Array(stride * c.heightInBlocks * 8);
   // a component no scan coded has no latched table: jddctmgr.c leaves its multipliers zero (gray)
   const quant = c.quant ?? new Uint16Array(64);
-  const idct = idctIslow; // a local binding: called for every block
+  const idct = idctIslow; // called per block: a local, not an imported binding (a getter under CommonJS)
   if (smoothingBits) {
     forEachSmoothedBlock(c, smoothingBits, layout.mcuRows, (block, by, bx) => idct(block, 0, quant, samples, by * 8 * stride + bx * 8, stride));
   } else {

@@ -8,7 +8,7 @@ import type { BitReader } from './bitreader.js';
 import type { HuffmanTable } from './huffman.js';
 import { NATURAL_ORDER } from './markers.js';
 
-/** jpeg_natural_order, held in a module-local constant: it is read for every decoded coefficient. */
+/** jpeg_natural_order in a module-local constant (read per coefficient; an imported binding is a getter under CommonJS). */
 const ZIGZAG: Int32Array = NATURAL_ORDER;
 
 /** jdhuff.h HUFF_EXTEND: the `size`-bit value `bits` as a signed coefficient. */

@@ -45,7 +45,8 @@ function checkProgression(scan: ScanHeader, ctx: ScanContext): void {
 
 /**
  * The per-block decoding function of a scan (jdhuff.c / jdphuff.c decode_mcu_*). The entropy
- * functions are bound to local constants so the per-block calls do not go through import bindings.
+ * functions are bound to local constants: compiled to CommonJS (tsx does this when a CommonJS
+ * module imports the decoder), every read of an imported binding is a getter call.
  */
 function blockDecoder(scan: ScanHeader, ctx: ScanContext): BlockDecoder {
   const { ss, se, ah, al } = scan;
