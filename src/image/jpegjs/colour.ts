@@ -60,9 +60,21 @@ for (let i = 0; i < 768; i++) {
  * (gray), 3 (RGB) or 4 (CMYK). `rows` are in frame order; `rows[c](y)` is component c's row y.
  */
 export function convertColour(space: JpegColourSpace, rows: ((y: number) => Uint8Array)[], width: number, height: number): Uint8Array {
-  const bands = space === 'gray' ? 1 : space === 'rgb' || space === 'ycbcr' ? 3 : 4;
-  const out = new Uint8Array(width * height * bands);
-  for (let y = 0; y < height; y++) {
+  const out = new Uint8Array(width * height * outputBands(space));
+  convertColourRows(space, rows, width, out, 0, height);
+  return out;
+}
+
+/** Bytes per output pixel: 1 (gray), 3 (RGB) or 4 (CMYK). */
+export function outputBands(space: JpegColourSpace): number {
+  return space === 'gray' ? 1 : space === 'rgb' || space === 'ycbcr' ? 3 : 4;
+}
+
+/** Output rows `from` .. `to` - 1 of convertColour, into `out` (the whole image's interleaved bytes). */
+export function convertColourRows(space: JpegColourSpace, rows: ((y: number) => Uint8Array)[], width: number, out: Uint8Array,
+  from: number, to: number): void {
+  const bands = outputBands(space);
+  for (let y = from; y < to; y++) {
     const o = y * width * bands;
     if (space === 'ycbcr') yccToRgb(rows[0]!(y), rows[1]!(y), rows[2]!(y), out, o, width);
     else if (space === 'ycck') ycckToCmyk(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), out, o, width);
@@ -70,7 +82,6 @@ export function convertColour(space: JpegColourSpace, rows: ((y: number) => Uint
     else if (bands === 3) interleave3(rows[0]!(y), rows[1]!(y), rows[2]!(y), out, o, width);
     else out.set(rows[0]!(y).subarray(0, width), o); // grayscale_convert
   }
-  return out;
 }
 
 /** ycc_rgb_convert for one row. */

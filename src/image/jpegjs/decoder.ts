@@ -1,16 +1,16 @@
 /**
  * A baseline / extended / progressive Huffman JPEG decoder (8-bit) that reproduces libjpeg-turbo
- * 2.1.5's default decompression bit for bit: jdmarker.c read_markers, the whole-image coefficient
- * buffer of jdcoefct.c (every scan decoded first, as libjpeg does for progressive and multi-scan
- * files), block smoothing of incomplete progressive images, ISLOW IDCT, fancy upsampling and
- * jdcolor.c's default output colour space.
+ * 2.1.5's default decompression bit for bit: jdmarker.c read_markers, single-scan files streamed one
+ * iMCU row at a time (stream.ts), the whole-image coefficient buffer of jdcoefct.c for progressive
+ * and multi-scan files (every scan decoded first, as libjpeg does), block smoothing of incomplete
+ * progressive images, ISLOW IDCT, fancy upsampling and jdcolor.c's default output colour space.
  * Output: 'L' (gray), 'RGB' (YCbCr or RGB files) or 'CMYK' (CMYK or YCCK files, libjpeg's values,
  * not yet Pillow's inverted 'CMYK;I' reading).
  */
 import { invalidImage, unsupportedImage } from '../errors.js';
 import { convertColour, jpegColourSpace, type JpegColourSpace } from './colour.js';
 import { idctIslow } from './idct.js';
-import { frameLayout, type ComponentBuffer, type FrameLayout } from './layout.js';
+import { allocateWholeImage, frameLayout, type ComponentBuffer, type FrameLayout } from './layout.js';
 import {
   M_APP0, M_APP14, M_DHT, M_DQT, M_DRI, M_EOI, M_RST0, M_SOI, M_SOS,
   adobeTransform, isJfif, nextMarker, readFrame, readHuffmanTables, readQuantTables, readRestartInterval, readScanHeader,
@@ -18,6 +18,7 @@ import {
 } from './markers.js';
 import { decodeScan, type ScanContext } from './scan.js';
 import { forEachSmoothedBlock, smoothingApplies } from './smoothing.js';
+import { streamImage } from './stream.js';
 import { rowUpsampler, upsampleMethod, type RowUpsampler, type UpsampleMethod } from './upsample.js';
 
 export type JpegJsMode = 'L' | 'RGB' | 'CMYK';
@@ -57,27 +58,41 @@ interface StreamState {
   jfif: boolean;
   adobe: number | null;
   scans: number;
+  /** Whether a first scan with every component of a sequential frame may be streamed (streamImage). */
+  mayStream: boolean;
+  /** The output of a streamed first scan. */
+  streamed: Uint8Array | null;
 }
 
 /** Decodes a JPEG file's bytes; `source` names the file in errors (ImageError). */
 export function decodeJpegJs(bytes: Uint8Array, source: string): JpegJsImage {
+  return decode(bytes, source, true);
+}
+
+function decode(bytes: Uint8Array, source: string, mayStream: boolean): JpegJsImage {
   if (bytes.length < 2 || bytes[0] !== 0xff || bytes[1] !== M_SOI) throw invalidImage(source, 'not a JPEG file: it does not start with SOI (FF D8)');
   const st: StreamState = {
     bytes, source, frame: null, layout: null, upsampling: [], coefBits: [], quantTables: [null, null, null, null],
     dcTables: [null, null, null, null], acTables: [null, null, null, null], restartInterval: 0, jfif: false, adobe: null, scans: 0,
+    mayStream, streamed: null,
   };
   let pending = nextMarker(bytes, 2, source);
   while (pending.marker !== M_EOI) {
+    // A scan after a streamed one: libjpeg stops (JERR_EOI_EXPECTED), this decoder has always decoded
+    // it on top of the first scan's coefficients, so the file is decoded again with whole-image buffers.
+    if (pending.marker === M_SOS && st.streamed) return decode(bytes, source, false);
     pending = pending.marker === M_SOS ? readScan(st, pending.next) : readSegment(st, pending.marker, pending.next);
   }
   const { frame, layout } = st;
   if (!frame || !layout || st.scans === 0) throw invalidImage(source, 'corrupt JPEG: no image data before EOI');
+  const space = colourSpaceOf(st, frame);
+  const mode: JpegJsMode = space === 'gray' ? 'L' : space === 'rgb' || space === 'ycbcr' ? 'RGB' : 'CMYK';
+  const image = { mode, colourSpace: space, width: frame.width, height: frame.height };
+  if (st.streamed) return { ...image, data: st.streamed };
   // jdcoefct.c start_output_pass: decompress_smooth_data when do_block_smoothing (the default) and smoothing_ok
   const smoothing = frame.progressive && smoothingApplies(layout.components, st.coefBits);
-  const space = colourSpaceOf(st, frame);
   const rows = layout.components.map((c, i) => componentRows(c, st.upsampling[i]!, layout, frame, smoothing ? st.coefBits[i]! : null));
-  const mode: JpegJsMode = space === 'gray' ? 'L' : space === 'rgb' || space === 'ycbcr' ? 'RGB' : 'CMYK';
-  return { mode, colourSpace: space, width: frame.width, height: frame.height, data: convertColour(space, rows, frame.width, frame.height) };
+  return { ...image, data: convertColour(space, rows, frame.width, frame.height) };
 }
 
 function colourSpaceOf(st: StreamState, frame: Frame): JpegColourSpace {
@@ -99,8 +114,17 @@ function readScan(st: StreamState, next: number): { marker: number; next: number
     bytes: st.bytes, source, layout, progressive: frame.progressive, restartInterval: st.restartInterval,
     dcTables: st.dcTables, acTables: st.acTables, coefBits: st.coefBits,
   };
+  // jdinput.c has_multiple_scans is false: jdcoefct.c decompress_onepass, one iMCU row at a time
+  const stream = st.mayStream && st.scans === 0 && !frame.progressive && scan.components.length === frame.components.length;
   st.scans++;
-  return decodeScan(scan, seg.end, ctx);
+  if (!stream) {
+    allocateWholeImage(layout);
+    return decodeScan(scan, seg.end, ctx);
+  }
+  const image = streamImage(layout, st.upsampling, colourSpaceOf(st, frame), frame.width, frame.height);
+  const after = decodeScan(scan, seg.end, ctx, image.sink);
+  st.streamed = image.data;
+  return after;
 }
 
 /** Any marker but SOS / EOI (jdmarker.c read_markers); returns the marker after it. */
@@ -158,6 +182,6 @@ function componentRows(c: ComponentBuffer, method: UpsampleMethod, layout: Frame
       }
     }
   }
-  const plane = { data: samples, stride, width: c.downsampledWidth, height: c.downsampledHeight };
+  const plane = { data: samples, stride, width: c.downsampledWidth, height: c.downsampledHeight, ringRows: c.heightInBlocks * 8 };
   return rowUpsampler(plane, method, layout.maxH / h, layout.maxV / v, frame.width);
 }

@@ -1,6 +1,7 @@
 /**
  * Per-component geometry of jdinput.c initial_setup (downsampled size, size in blocks) and the
- * whole-image coefficient buffer of jdcoefct.c (rounded up to whole MCUs, as libjpeg allocates it).
+ * whole-image coefficient buffer of jdcoefct.c (rounded up to whole MCUs, as libjpeg allocates it),
+ * allocated only for files that need it (progressive or multi-scan: allocateWholeImage).
  */
 import type { Frame, FrameComponent } from './markers.js';
 
@@ -15,7 +16,10 @@ export interface ComponentBuffer {
   /** Blocks per row / column of the coefficient buffer (whole MCUs of an interleaved scan). */
   blocksPerLine: number;
   blocksPerColumn: number;
-  /** 64 coefficients per block, natural order, row-major blocks. */
+  /**
+   * 64 coefficients per block, natural order, row-major blocks: the whole image (allocateWholeImage),
+   * or one iMCU row of `v` block rows when a single-scan file is streamed (stream.ts).
+   */
   coefficients: Int16Array;
   /** The quantisation table latched when the component's first scan starts (jdinput.c latch_quant_tables). */
   quant: Uint16Array | null;
@@ -28,6 +32,8 @@ export interface FrameLayout {
   mcusPerLine: number;
   mcuRows: number;
   components: ComponentBuffer[];
+  /** Whether `coefficients` hold the whole image (jdcoefct.c's virtual arrays). */
+  wholeImage: boolean;
 }
 
 export function frameLayout(frame: Frame): FrameLayout {
@@ -46,9 +52,16 @@ export function frameLayout(frame: Frame): FrameLayout {
       heightInBlocks: Math.ceil((frame.height * c.v) / (maxV * 8)),
       blocksPerLine,
       blocksPerColumn,
-      coefficients: new Int16Array(blocksPerLine * blocksPerColumn * 64),
+      coefficients: new Int16Array(0),
       quant: null,
     };
   });
-  return { maxH, maxV, mcusPerLine, mcuRows, components };
+  return { maxH, maxV, mcusPerLine, mcuRows, components, wholeImage: false };
+}
+
+/** jinit_d_coef_controller with need_full_buffer: every component's blocks, zeroed, once per file. */
+export function allocateWholeImage(layout: FrameLayout): void {
+  if (layout.wholeImage) return;
+  for (const c of layout.components) c.coefficients = new Int16Array(c.blocksPerLine * c.blocksPerColumn * 64);
+  layout.wholeImage = true;
 }

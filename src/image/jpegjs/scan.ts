@@ -87,10 +87,18 @@ function blockDecoder(scan: ScanHeader, ctx: ScanContext): BlockDecoder {
 }
 
 /**
- * Decodes the entropy-coded data that starts at `start` into the components' coefficient buffers.
+ * Streaming (jdcoefct.c decompress_onepass): the scan's coefficient buffers hold one iMCU row (`v`
+ * block rows per component); called once that row is decoded, with its index, to consume it and
+ * leave the buffers zeroed for the next (libjpeg zeroes its MCU buffer before each MCU).
+ */
+export type ImcuRowSink = (imcuRow: number) => void;
+
+/**
+ * Decodes the entropy-coded data that starts at `start` into the components' coefficient buffers:
+ * the whole image, or with `sink` one iMCU row at a time.
  * Returns the marker that follows the data (after libjpeg's skipping of extraneous bytes).
  */
-export function decodeScan(scan: ScanHeader, start: number, ctx: ScanContext): { marker: number; next: number } {
+export function decodeScan(scan: ScanHeader, start: number, ctx: ScanContext, sink: ImcuRowSink | null = null): { marker: number; next: number } {
   const { layout, bytes, source } = ctx;
   const buffers = scan.components.map((s) => layout.components[s.component.index]!);
   for (const b of buffers) {
@@ -106,11 +114,13 @@ export function decodeScan(scan: ScanHeader, start: number, ctx: ScanContext): {
   if (interleaved && buffers.reduce((n, b) => n + b.frame.h * b.frame.v, 0) > MAX_BLOCKS_IN_MCU) {
     throw invalidImage(source, 'corrupt JPEG: sampling factors too large for an interleaved scan');
   }
+  const singleV = single.frame.v;
   const interval = ctx.restartInterval;
   let restartsToGo = interval;
   let nextRestart = 0;
 
   for (let my = 0; my < mcuRows; my++) {
+    const singleRow = (sink ? my % singleV : my) * single.blocksPerLine;
     for (let mx = 0; mx < mcusPerLine; mx++) {
       if (interval) {
         if (restartsToGo === 0) {
@@ -123,18 +133,22 @@ export function decodeScan(scan: ScanHeader, start: number, ctx: ScanContext): {
         restartsToGo--;
       }
       if (!interleaved) {
-        decodeBlock(reader, single, (my * single.blocksPerLine + mx) * 64, 0, state);
+        decodeBlock(reader, single, (singleRow + mx) * 64, 0, state);
         continue;
       }
       for (let i = 0; i < buffers.length; i++) {
         const b = buffers[i]!;
         const { h, v } = b.frame;
         for (let by = 0; by < v; by++) {
-          const row = (my * v + by) * b.blocksPerLine + mx * h;
+          const row = ((sink ? 0 : my * v) + by) * b.blocksPerLine + mx * h;
           for (let bx = 0; bx < h; bx++) decodeBlock(reader, b, (row + bx) * 64, i, state);
         }
       }
     }
+    if (!sink) continue;
+    // an interleaved MCU row is an iMCU row; one component's iMCU row is v of its block rows
+    if (interleaved) sink(my);
+    else if (my % singleV === singleV - 1 || my === mcuRows - 1) sink(Math.floor(my / singleV));
   }
   return reader.marker ? { marker: reader.marker, next: reader.afterMarker } : nextMarker(bytes, reader.position, source);
 }

@@ -8,8 +8,12 @@
  */
 import { unsupportedImage } from '../errors.js';
 
-/** One component's samples after the IDCT: rows of `stride` bytes, the first `width` x `height` real. */
-export interface SamplePlane { data: Uint8Array; stride: number; width: number; height: number }
+/**
+ * One component's samples after the IDCT: rows of `stride` bytes, the first `width` x `height` real.
+ * Sample row i is stored at row i % ringRows of `data` (a whole plane: ringRows >= height; a strip
+ * of a streamed image: the rows still needed, as jdmainct.c keeps them).
+ */
+export interface SamplePlane { data: Uint8Array; stride: number; width: number; height: number; ringRows: number }
 
 export type UpsampleMethod = 'fullsize' | 'h2v1-fancy' | 'h1v2-fancy' | 'h2v2-fancy' | 'box';
 
@@ -31,14 +35,17 @@ export function upsampleMethod(h: number, v: number, maxH: number, maxV: number,
  * least `width` samples (the fancy methods compute whole sample pairs, as libjpeg does).
  */
 export function rowUpsampler(plane: SamplePlane, method: UpsampleMethod, hExpand: number, vExpand: number, width: number): RowUpsampler {
-  const { data, stride } = plane;
+  const { data, stride, ringRows } = plane;
   switch (method) {
     case 'fullsize':
-      return (y) => data.subarray(y * stride, y * stride + width);
+      return (y) => {
+        const start = (y % ringRows) * stride;
+        return data.subarray(start, start + width);
+      };
     case 'h2v1-fancy': {
       const row = new Uint8Array(plane.width * 2);
       return (y) => {
-        h2v1Fancy(data, y * stride, plane.width, row);
+        h2v1Fancy(data, (y % ringRows) * stride, plane.width, row);
         return row;
       };
     }
@@ -63,7 +70,7 @@ export function rowUpsampler(plane: SamplePlane, method: UpsampleMethod, hExpand
       const row = new Uint8Array(width);
       return (y) => {
         // h2v1_upsample / h2v2_upsample / int_upsample: each sample repeated hExpand x vExpand times
-        const start = Math.floor(y / vExpand) * stride;
+        const start = (Math.floor(y / vExpand) % ringRows) * stride;
         for (let x = 0; x < width; x++) row[x] = data[start + Math.floor(x / hExpand)]!;
         return row;
       };
@@ -75,7 +82,21 @@ export function rowUpsampler(plane: SamplePlane, method: UpsampleMethod, hExpand
 function verticalNeighbours(y: number, plane: SamplePlane): [number, number] {
   const i = y >> 1;
   const far = y & 1 ? Math.min(i + 1, plane.height - 1) : Math.max(i - 1, 0);
-  return [i * plane.stride, far * plane.stride];
+  return [(i % plane.ringRows) * plane.stride, (far % plane.ringRows) * plane.stride];
+}
+
+/** The last sample row (of `height`) that `method` reads for output row `y`: when row y can be emitted. */
+export function lastSampleRowNeeded(method: UpsampleMethod, vExpand: number, height: number, y: number): number {
+  switch (method) {
+    case 'fullsize':
+    case 'h2v1-fancy':
+      return y;
+    case 'h1v2-fancy':
+    case 'h2v2-fancy':
+      return y & 1 ? Math.min((y >> 1) + 1, height - 1) : y >> 1; // as verticalNeighbours
+    case 'box':
+      return Math.floor(y / vExpand);
+  }
 }
 
 /** h2v1_fancy_upsample: 3/4 nearer + 1/4 further sample, biases 1 (left) and 2 (right). */
