@@ -166,9 +166,8 @@ function scatterPass(
       continue;
     }
     const perByte = 8 / bitsPerPixel;
-    const mask = (1 << bitsPerPixel) - 1;
     for (let px = 0; px < pw; px++) {
-      const v = (pass[srcRow + ((px / perByte) | 0)]! >> (8 - bitsPerPixel - (px % perByte) * bitsPerPixel)) & mask;
+      const v = sampleAt(pass, srcRow, px, bitsPerPixel);
       const x = x0 + px * dx;
       rows[dstRow + ((x / perByte) | 0)]! |= v << (8 - bitsPerPixel - (x % perByte) * bitsPerPixel);
     }

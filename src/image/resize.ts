@@ -13,16 +13,15 @@ export type ResampleUsed = 'bicubic' | 'nearest' | 'none';
 export function resizeLikePillow(image: DecodedImage, width: number, height: number): { image: DecodedImage; resample: ResampleUsed } {
   if (width === image.width && height === image.height) return { image, resample: 'none' };
   const bands = MODE_BANDS[image.mode];
+  const plane = <T extends Uint8Array | Int32Array>(data: T): Plane<T> => ({ data, width: image.width, height: image.height, bands });
   const resized = (data: DecodedImage['data']): DecodedImage => ({ ...image, data, width, height });
   if (image.mode === '1' || image.mode === 'P') {
-    return { image: resized(resizeNearest({ data: image.data, width: image.width, height: image.height, bands }, width, height).data), resample: 'nearest' };
+    return { image: resized(resizeNearest(plane(image.data), width, height).data), resample: 'nearest' };
   }
   if (image.mode === 'I') {
-    const plane = { data: image.data as Int32Array, width: image.width, height: image.height, bands };
-    return { image: resized(resampleBicubic32(plane, width, height).data), resample: 'bicubic' };
+    return { image: resized(resampleBicubic32(plane(image.data as Int32Array), width, height).data), resample: 'bicubic' };
   }
   const alphaBands = image.mode === 'RGBA' ? 4 : image.mode === 'LA' ? 2 : null;
-  const plane = (data: Uint8Array): Plane<Uint8Array> => ({ data, width: image.width, height: image.height, bands });
   const u8 = image.data as Uint8Array;
   // The SIMD kernels (premultiplying too) give the scalar code's bytes exactly; the scalar code runs
   // where wasm SIMD is missing.

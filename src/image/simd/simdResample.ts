@@ -108,7 +108,7 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   };
   if (!h && !v) return done({ ...src, data: new Uint8Array(mem, source, src.data.length).slice() });
 
-  let lines = source; // the current image: `lineCount` lines of `xsize * bands` (or the source's) bytes
+  let lines = source; // the current image: rows `lineStride` bytes apart (the source's, then the padded rows)
   let lineStride = width * bands;
   if (h) {
     writeCoefficients(mem, hBounds, hCoefs, h.coeffs);
