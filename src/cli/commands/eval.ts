@@ -1,11 +1,10 @@
 /** `imagereward eval DATA`: preference accuracy of a model (optionally with a trained head) as upstream test.py. */
 import { resolve } from 'node:path';
 import { flagOption, stringOption, type Command } from '../command.js';
-import { InputError } from '../../errors.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../train/dataset-features.js';
 import { evaluatePreferences } from '../../train/evaluate.js';
-import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE } from './modelOptions.js';
+import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional } from './modelOptions.js';
 
 const usage = [
   'usage: imagereward eval DATA [--head HEAD] [--cache DIR] [options]',
@@ -26,8 +25,7 @@ export const evalCommand: Command = {
   usage,
   options: { ...MODEL_OPTIONS, cache: { type: 'string' } },
   async run(args, io) {
-    const [data, ...extra] = args.positionals;
-    if (data === undefined || extra.length > 0) throw new InputError(`give exactly one DATA file\n${usage}`);
+    const data = onePositional(args, 'DATA file', usage);
     const cacheOption = stringOption(args, 'cache');
     const dataset = await loadPreferenceDataset(data);
     const model = await loadModelFromArgs(args, io);

@@ -1,10 +1,9 @@
 /** `imagereward features DATA --cache DIR`: CLS features of a preference dataset into the feature cache. */
 import { resolve } from 'node:path';
 import { flagOption, type Command } from '../command.js';
-import { InputError } from '../../errors.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../train/dataset-features.js';
-import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, requiredOption } from './modelOptions.js';
+import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional, requiredOption } from './modelOptions.js';
 
 const usage = [
   'usage: imagereward features DATA --cache DIR [options]',
@@ -27,8 +26,7 @@ export const featuresCommand: Command = {
   options: { ...MODEL_OPTIONS, cache: { type: 'string' } },
   async run(args, io) {
     const cache = resolve(requiredOption(args, 'cache', usage));
-    const [data, ...extra] = args.positionals;
-    if (data === undefined || extra.length > 0) throw new InputError(`give exactly one DATA file\n${usage}`);
+    const data = onePositional(args, 'DATA file', usage);
     const dataset = await loadPreferenceDataset(data);
     const model = await loadModelFromArgs(args, io);
     try {

@@ -50,6 +50,13 @@ export function positiveIntOption(args: ParsedCommandArgs, name: string): number
   return n;
 }
 
+/** The one positional argument a command takes (`what` names it in the error: "DATA file"). */
+export function onePositional(args: ParsedCommandArgs, what: string, usage: string): string {
+  const [only, ...extra] = args.positionals;
+  if (only === undefined || extra.length > 0) throw new InputError(`give exactly one ${what}\n${usage}`);
+  return only;
+}
+
 export function requiredOption(args: ParsedCommandArgs, name: string, usage: string): string {
   const v = stringOption(args, name);
   if (v === undefined) throw new InputError(`--${name} is required\n${usage}`);

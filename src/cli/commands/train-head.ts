@@ -6,7 +6,7 @@ import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../train/dataset-features.js';
 import { headWeightsFromParams, writeHeadFile } from '../../train/head-file.js';
 import { DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions } from '../../train/trainer.js';
-import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, requiredOption } from './modelOptions.js';
+import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional, requiredOption } from './modelOptions.js';
 
 const usage = [
   'usage: imagereward train-head DATA -o HEAD.safetensors [--val DATA2 | --val-split F] [options]',
@@ -81,8 +81,7 @@ export const trainHeadCommand: Command = {
   },
   async run(args, io) {
     const output = resolve(requiredOption(args, 'output', usage));
-    const [data, ...extra] = args.positionals;
-    if (data === undefined || extra.length > 0) throw new InputError(`give exactly one DATA file\n${usage}`);
+    const data = onePositional(args, 'DATA file', usage);
     const options = trainOptions(args);
     const valFile = stringOption(args, 'val');
     const valSplit = stringOption(args, 'val-split') === undefined ? undefined
