@@ -76,18 +76,20 @@ export function convertColourRows(space: JpegColourSpace, rows: ((y: number) => 
   const bands = outputBands(space);
   for (let y = from; y < to; y++) {
     const o = y * width * bands;
-    if (space === 'ycbcr') yccToRgb(rows[0]!(y), rows[1]!(y), rows[2]!(y), out, o, width);
-    else if (space === 'ycck') ycckToCmyk(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), out, o, width);
-    else if (bands === 4) interleave4(rows[0]!(y), rows[1]!(y), rows[2]!(y), rows[3]!(y), out, o, width);
-    else if (bands === 3) interleave3(rows[0]!(y), rows[1]!(y), rows[2]!(y), out, o, width);
-    else out.set(rows[0]!(y).subarray(0, width), o); // grayscale_convert
+    if (space === 'ycbcr' || space === 'ycck') {
+      // ycc_rgb_convert; ycck_cmyk_convert is the same on the first three channels, through
+      // range_limit[MAXJSAMPLE - v], with K passed through
+      yccRow(rows[0]!(y), rows[1]!(y), rows[2]!(y), space === 'ycck' ? INVERTED_RANGE_LIMIT : RANGE_LIMIT, out, o, bands, width);
+      if (space === 'ycck') copyBand(rows[3]!(y), out, o + 3, 4, width);
+    } else {
+      for (let c = 0; c < bands; c++) copyBand(rows[c]!(y), out, o + c, bands, width); // grayscale / rgb_rgb / null_convert
+    }
   }
 }
 
-/** ycc_rgb_convert for one row. */
-function yccToRgb(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, out: Uint8Array, o: number, width: number): void {
-  const limit = RANGE_LIMIT;
-  for (let x = 0; x < width; x++, o += 3) {
+/** The YCbCr -> RGB arithmetic of ycc_rgb_convert for one row, through `limit`, every `stride` bytes of `out`. */
+function yccRow(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, limit: Uint8Array, out: Uint8Array, o: number, stride: number, width: number): void {
+  for (let x = 0; x < width; x++, o += stride) {
     const yy = y[x]! + 256;
     const b = cb[x]!;
     const r = cr[x]!;
@@ -97,35 +99,11 @@ function yccToRgb(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, out: Uint8Array
   }
 }
 
-/** ycck_cmyk_convert for one row: range_limit[MAXJSAMPLE - (...)] on the YCbCr -> RGB result, K unchanged. */
-function ycckToCmyk(y: Uint8Array, cb: Uint8Array, cr: Uint8Array, k: Uint8Array, out: Uint8Array, o: number, width: number): void {
-  const limit = INVERTED_RANGE_LIMIT;
-  for (let x = 0; x < width; x++, o += 4) {
-    const yy = y[x]! + 256;
-    const b = cb[x]!;
-    const r = cr[x]!;
-    out[o] = limit[yy + CR_R[r]!]!;
-    out[o + 1] = limit[yy + ((CB_G[b]! + CR_G[r]!) >> SCALEBITS)]!;
-    out[o + 2] = limit[yy + CB_B[b]!]!;
-    out[o + 3] = k[x]!;
+/** One component's row as it is, into every `stride`-th byte of `out` from `o`. */
+function copyBand(c: Uint8Array, out: Uint8Array, o: number, stride: number, width: number): void {
+  if (stride === 1) {
+    out.set(c.subarray(0, width), o);
+    return;
   }
-}
-
-/** rgb_rgb_convert for one row: the three components as they are. */
-function interleave3(c0: Uint8Array, c1: Uint8Array, c2: Uint8Array, out: Uint8Array, o: number, width: number): void {
-  for (let x = 0; x < width; x++, o += 3) {
-    out[o] = c0[x]!;
-    out[o + 1] = c1[x]!;
-    out[o + 2] = c2[x]!;
-  }
-}
-
-/** null_convert (CMYK) for one row: the four components as they are. */
-function interleave4(c0: Uint8Array, c1: Uint8Array, c2: Uint8Array, c3: Uint8Array, out: Uint8Array, o: number, width: number): void {
-  for (let x = 0; x < width; x++, o += 4) {
-    out[o] = c0[x]!;
-    out[o + 1] = c1[x]!;
-    out[o + 2] = c2[x]!;
-    out[o + 3] = c3[x]!;
-  }
+  for (let x = 0; x < width; x++, o += stride) out[o] = c[x]!;
 }
