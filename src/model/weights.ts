@@ -58,7 +58,7 @@ export function loadWeights(source: WeightSource, config: ImageRewardConfig, opt
   const badValues: string[] = [];
 
   const tensors = new Map<string, tf.Tensor>();
-  const structurallyOk = () => missing.length + misShaped.length + badDtype.length === 0;
+  const structurallyOk = missing.length + misShaped.length + badDtype.length === 0;
   try {
     for (const spec of readable) {
       const raw = source.read(spec.key);
@@ -66,13 +66,13 @@ export function loadWeights(source: WeightSource, config: ImageRewardConfig, opt
         const ids = toInt32(raw);
         const outOfRange = ids.findIndex((id) => id < 0 || id >= config.med.maxPositionEmbeddings);
         if (outOfRange >= 0) badValues.push(`${spec.key}: value ${ids[outOfRange]} at flat index ${outOfRange} is not a position in [0, ${config.med.maxPositionEmbeddings})`);
-        else if (isUsedByForward(spec) && structurallyOk()) tensors.set(spec.key, tf.tensor(ids, spec.shape as number[], 'int32'));
+        else if (isUsedByForward(spec) && structurallyOk) tensors.set(spec.key, tf.tensor(ids, spec.shape as number[], 'int32'));
         continue;
       }
       const values = widenToFloat32(raw.dtype, raw.data);
       const bad = firstNonFinite(values);
       if (bad) badValues.push(`${spec.key}: ${bad.count} non-finite value(s), first ${bad.value} at flat index ${bad.index}`);
-      if (!isUsedByForward(spec) || !structurallyOk() || badValues.length > 0) continue;
+      if (!isUsedByForward(spec) || !structurallyOk || badValues.length > 0) continue;
       const { data, shape } = sanitizeLayout(spec.key, values, spec.shape);
       tensors.set(spec.key, tf.tensor(data, shape as number[], 'float32'));
     }
@@ -81,7 +81,7 @@ export function loadWeights(source: WeightSource, config: ImageRewardConfig, opt
     throw err;
   }
 
-  if (!structurallyOk() || badValues.length > 0) {
+  if (!structurallyOk || badValues.length > 0) {
     disposeAll(tensors);
     const parts: string[] = [];
     if (missing.length) parts.push(`${missing.length} missing key(s):\n  ${missing.join('\n  ')}`);
