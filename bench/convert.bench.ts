@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { convertCheckpoint } from '../convert/index.js';
+import { convertCheckpoint } from '../src/convert/index.js';
 import { IMAGEREWARD_V1 } from '../src/model/config.js';
 import { checkpointKeys } from '../src/model/keys.js';
 import { writeAll } from '../src/util/fs.js';

@@ -11,7 +11,7 @@ import { SeededRandom } from '../src/util/random.js';
 import { selectBackend } from '../src/backend.js';
 import { IMAGEREWARD_V1, type ImageRewardConfig } from '../src/model/config.js';
 import { checkpointKeys, type KeySpec } from '../src/model/keys.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 import type { WeightSource } from '../src/model/weights.js';
 import type { TensorData } from '../src/weights/safetensors.js';
 

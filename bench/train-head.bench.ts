@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { IMAGEREWARD_V1 } from '../src/model/config.js';
-import { headKeySpecs } from '../src/train/head-file.js';
+import { headKeySpecs } from '../src/model/headFile.js';
 import { rankPairs } from '../src/train/pairs.js';
 import { SeededRandom } from '../src/util/random.js';
 import { DEFAULT_TRAIN_HEAD_OPTIONS, trainHead, type TrainingRecord } from '../src/train/trainer.js';

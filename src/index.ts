@@ -9,7 +9,7 @@
 export { ImageReward, type ImageRewardLoadOptions, type ModelDescription, type NamedArray, type RankResult } from './api/imagereward.js';
 export type { ImageInput } from './api/imageInput.js';
 export type { ModelOrigin, ModelSource, ModelSourceOptions } from './api/modelSource.js';
-export { ImageRewardModel, rankRewards } from './model/imagereward.js';
+export { ImageRewardModel, rankRewards } from './model/imageRewardModel.js';
 export { applyHead, normalizeReward, type HeadParams } from './model/head.js';
 export { registerThreadedWasm } from './wasmThreads.js';
 export { loadPreferenceDataset, parsePreferenceDataset } from './train/dataset.js';
@@ -19,11 +19,11 @@ export { extractFeatures } from './train/features.js';
 export { trainHead, splitRecords, DEFAULT_TRAIN_HEAD_OPTIONS } from './train/trainer.js';
 export { preferenceAccuracy } from './train/metric.js';
 export { evaluatePreferences } from './train/evaluate.js';
-export { readHeadFile, writeHeadFile } from './train/head-file.js';
+export { readHeadFile, writeHeadFile } from './model/headFile.js';
 export { rewardGradient, normalizePixels, type PixelSpace } from './train/reward-grad.js';
 export { BertTokenizer, BERT_BASE_UNCASED_VOCAB_SHA256, TokenizerError } from './tokenizer/index.js';
 export { preprocessImage, ImageError, SUPPORTED_FORMATS, type PreprocessedImage, type RawImage } from './image/index.js';
-export { convertCheckpoint, CheckpointError } from '../convert/index.js';
+export { convertCheckpoint, CheckpointError } from '../src/convert/index.js';
 export { selectBackend, BACKEND_NAMES, type BackendChoice, type BackendName } from './backend.js';
 export {
   ImageRewardError, SafetensorsError, WeightsError, ConfigError, FileError, InputError, BackendError, type ErrorCode,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageReward, ImageRewardError, InputError, FileError, ConfigError, WeightsError, IMAGEREWARD_V1_HEAD } from '../src/index.js';
-import { writeHeadFile } from '../src/train/head-file.js';
+import { writeHeadFile } from '../src/model/headFile.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { GOLDEN_FILES, goldenValues, readGolden, type Golden } from './helpers/golden.js';
 import { readSafetensors } from '../src/weights/safetensors.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError, openTorchCheckpoint } from '../convert/index.js';
+import { CheckpointError, openTorchCheckpoint } from '../src/convert/index.js';
 import { f32Bytes, PickleWriter, stateDictPickle, torchArchive, type TensorSpec } from './helpers/torchzip.js';
 
 const W: TensorSpec = { key: 'w', storageClass: 'FloatStorage', storageKey: '0', numel: 6, shape: [2, 3] };

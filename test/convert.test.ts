@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { convertCheckpoint, FORMAT_TAG, openTorchCheckpoint } from '../convert/index.js';
+import { convertCheckpoint, FORMAT_TAG, openTorchCheckpoint } from '../src/convert/index.js';
 import { WeightsError } from '../src/errors.js';
 import { selectBackend } from '../src/backend.js';
 import { parseMedConfig, parseVitConfig } from '../src/model/config.js';
 import { checkpointKeys } from '../src/model/keys.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 import { halfToFloat, floatToHalf } from '../src/weights/dtype.js';
 import { readSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointError } from '../convert/index.js';
-import { ZipArchive } from '../convert/zip.js';
+import { CheckpointError } from '../src/convert/index.js';
+import { ZipArchive } from '../src/convert/zip.js';
 import { buildZip, type ZipEntryInput } from './helpers/torchzip.js';
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -11,7 +11,7 @@ import { selectBackend } from '../src/backend.js';
 import { ImageRewardError } from '../src/errors.js';
 import { readSafetensors, serializeSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
 import { bf16ToFloat, halfToFloat, narrowToHalf } from '../src/weights/dtype.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 import { checkpointKeys } from '../src/model/keys.js';
 import type { ImageRewardConfig } from '../src/model/config.js';
 

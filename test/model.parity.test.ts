@@ -9,7 +9,7 @@ import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { TINY_FIXTURES, asFloat32, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
 import { readSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
-import { ImageRewardModel, rankRewards } from '../src/model/imagereward.js';
+import { ImageRewardModel, rankRewards } from '../src/model/imageRewardModel.js';
 
 const PROMPTS = [0, 1, 2];
 const IMAGES = ['1.webp', '2.webp', '3.webp', '4.webp'];

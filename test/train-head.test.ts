@@ -7,7 +7,7 @@ import { selectBackend } from '../src/backend.js';
 import { InputError, WeightsError } from '../src/errors.js';
 import { IMAGEREWARD_V1, IMAGEREWARD_V1_MED, type ImageRewardConfig } from '../src/model/config.js';
 import { applyHead } from '../src/model/head.js';
-import { headKeySpecs, readHeadFile, writeHeadFile, type HeadWeights } from '../src/train/head-file.js';
+import { headKeySpecs, readHeadFile, writeHeadFile, type HeadWeights } from '../src/model/headFile.js';
 import { collapseHead, rawRewards, type LinearTensors } from '../src/train/linear-head.js';
 import { SeededRandom } from '../src/util/random.js';
 import { splitRecords, trainHead, type TrainingRecord } from '../src/train/trainer.js';

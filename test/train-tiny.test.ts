@@ -15,7 +15,7 @@ import { loadPreferenceDataset, type PreferenceDataset } from '../src/train/data
 import { evaluatePreferences } from '../src/train/evaluate.js';
 import { FeatureCache } from '../src/train/feature-cache.js';
 import { extractFeatures, type FeatureSource } from '../src/train/features.js';
-import { headWeightsFromParams, readHeadFile, writeHeadFile, type HeadWeights } from '../src/train/head-file.js';
+import { headWeightsFromParams, readHeadFile, writeHeadFile, type HeadWeights } from '../src/model/headFile.js';
 import { preferenceAccuracy } from '../src/train/metric.js';
 import { SeededRandom } from '../src/util/random.js';
 import { trainHead, type TrainingRecord } from '../src/train/trainer.js';

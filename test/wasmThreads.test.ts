@@ -9,7 +9,7 @@ import { selectBackend } from '../src/backend.js';
 import { BackendError } from '../src/errors.js';
 import { registerThreadedWasm } from '../src/wasmThreads.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
-import { ImageRewardModel } from '../src/model/imagereward.js';
+import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -5,7 +5,7 @@
  */
 import type { ImageRewardConfig } from '../model/config.js';
 import type { WeightSource } from '../model/weights.js';
-import { headKeySpecs, readHeadFile } from '../train/head-file.js';
+import { headKeySpecs, readHeadFile } from '../model/headFile.js';
 import type { SafetensorsReader, TensorData } from '../weights/safetensors.js';
 
 export function headOverlay(base: SafetensorsReader, headPath: string, config: ImageRewardConfig): WeightSource {

@@ -13,7 +13,7 @@ import { selectBackend, type BackendChoice } from '../backend.js';
 import { ConfigError, InputError } from '../errors.js';
 import { resolveImageDecoder, type JpegWebpDecoder } from '../image/index.js';
 import type { ImageRewardConfig } from '../model/config.js';
-import { ImageRewardModel, rankRewards } from '../model/imagereward.js';
+import { ImageRewardModel, rankRewards } from '../model/imageRewardModel.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { SafetensorsReader } from '../weights/safetensors.js';
 import { checkImageInput, imageKey, loadImage, type ImageInput } from './imageInput.js';

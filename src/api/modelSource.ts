@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { convertCheckpoint } from '../../convert/index.js';
+import { convertCheckpoint } from '../convert/index.js';
 import { FileError } from '../errors.js';
 import {
   BERT_BASE_UNCASED_VOCAB, HUB_MODELS, cachedHubPath, ensureHubFiles, hubModel, isHubModelName, resolveCacheDir, type HubOptions,

@@ -15,8 +15,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
-import type { HeadWeights } from './head-file.js';
-import { headKeySpecs, validateHeadWeights } from './head-file.js';
+import type { HeadWeights } from '../model/headFile.js';
+import { headKeySpecs, validateHeadWeights } from '../model/headFile.js';
 import { collapseHead, rawRewards, rewardMargins, type LinearTensors } from './linear-head.js';
 import { preferenceAccuracy } from './metric.js';
 import { rankPairs, type RankPair } from './pairs.js';

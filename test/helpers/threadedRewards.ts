@@ -6,7 +6,7 @@
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../src/backend.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
-import { ImageRewardModel } from '../../src/model/imagereward.js';
+import { ImageRewardModel } from '../../src/model/imageRewardModel.js';
 import { fixturePath } from './fixtures.js';
 import { int32Tensor2d, pixelBatch, tinyConfig } from './tinyModel.js';
 

@@ -5,7 +5,7 @@ import { fixturePath, requireFixtures } from './fixtures.js';
 import { selectBackend, type BackendName } from '../../src/backend.js';
 import { makeConfig, parseMedConfig, parseVitConfig, type ImageRewardConfig } from '../../src/model/config.js';
 import { readSafetensors, type TensorData } from '../../src/weights/safetensors.js';
-import { ImageRewardModel } from '../../src/model/imagereward.js';
+import { ImageRewardModel } from '../../src/model/imageRewardModel.js';
 
 export const TINY_FIXTURES = ['tiny/tiny.safetensors', 'tiny/golden.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'images/preprocessed.safetensors'];
 

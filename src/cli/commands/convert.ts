@@ -1,5 +1,5 @@
 /** `imagereward convert`: ImageReward.pt (torch.save) -> .safetensors, without Python or pickle execution. */
-import { convertCheckpoint } from '../../../convert/index.js';
+import { convertCheckpoint } from '../../convert/index.js';
 import { InputError } from '../../errors.js';
 import { flagOption, stringOption, type CliIO, type Command } from '../command.js';
 

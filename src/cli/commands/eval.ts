@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { flagOption, stringOption, type Command } from '../command.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
-import { datasetFeatures } from '../../train/dataset-features.js';
+import { datasetFeatures } from '../../api/datasetFeatures.js';
 import { evaluatePreferences } from '../../train/evaluate.js';
 import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional } from './modelOptions.js';
 

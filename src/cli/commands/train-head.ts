@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { flagOption, stringOption, type Command, type ParsedCommandArgs } from '../command.js';
 import { InputError } from '../../errors.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
-import { datasetFeatures } from '../../train/dataset-features.js';
-import { headWeightsFromParams, writeHeadFile } from '../../train/head-file.js';
+import { datasetFeatures } from '../../api/datasetFeatures.js';
+import { headWeightsFromParams, writeHeadFile } from '../../model/headFile.js';
 import { DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions } from '../../train/trainer.js';
 import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional, requiredOption } from './modelOptions.js';
 

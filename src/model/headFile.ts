@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../errors.js';
-import type { ImageRewardConfig } from '../model/config.js';
-import { checkpointKeys, type KeySpec } from '../model/keys.js';
+import type { ImageRewardConfig } from './config.js';
+import { checkpointKeys, type KeySpec } from './keys.js';
 import { widenToFloat32 } from '../weights/dtype.js';
 import { SafetensorsReader, writeSafetensors } from '../weights/safetensors.js';
 

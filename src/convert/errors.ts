@@ -2,7 +2,7 @@
  * Errors of the checkpoint converter. CHECKPOINT_INVALID: the file is damaged or not a torch
  * checkpoint we understand; CHECKPOINT_UNSAFE: the pickle asks for code we refuse to run.
  */
-import { ImageRewardError } from '../src/errors.js';
+import { ImageRewardError } from '../errors.js';
 
 export class CheckpointError extends ImageRewardError {
   constructor(code: 'CHECKPOINT_INVALID' | 'CHECKPOINT_UNSAFE', message: string, options?: { cause?: unknown }) {

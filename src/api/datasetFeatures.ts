@@ -1,10 +1,10 @@
 /** CLS features of a dataset through a loaded ImageReward, with the on-disk cache when a folder is given. */
-import type { ImageReward } from '../api/imagereward.js';
-import type { PreferenceDataset } from './dataset.js';
-import { FeatureCache } from './feature-cache.js';
-import { extractFeatures, type ExtractedFeatures } from './features.js';
-import { featureModelId } from './model-id.js';
-import { progressLogger } from './progress.js';
+import type { ImageReward } from './imagereward.js';
+import type { PreferenceDataset } from '../train/dataset.js';
+import { FeatureCache } from '../train/feature-cache.js';
+import { extractFeatures, type ExtractedFeatures } from '../train/features.js';
+import { featureModelId } from './featureModelId.js';
+import { progressLogger } from '../train/progress.js';
 
 export interface DatasetFeatures extends ExtractedFeatures {
   readonly modelId: string;

@@ -4,9 +4,9 @@
  * tensors one at a time (torch/serialization.py `_load` is the behaviour mirrored).
  */
 import { closeSync, readSync } from 'node:fs';
-import { FileError } from '../src/errors.js';
-import { describeFsError, openForReading } from '../src/util/fs.js';
-import type { TensorData } from '../src/weights/safetensors.js';
+import { FileError } from '../errors.js';
+import { describeFsError, openForReading } from '../util/fs.js';
+import type { TensorData } from '../weights/safetensors.js';
 import { invalid } from './errors.js';
 import { gatherStrided, viewExtent } from './strided.js';
 import { readStateDictPickle, TORCH_DTYPE_SIZES, type TensorRef, type TorchDtype } from './torch-pickle.js';

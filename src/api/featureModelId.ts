@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { ModelSource } from '../api/modelSource.js';
+import type { ModelSource } from './modelSource.js';
 import { medConfigToJson, vitConfigToJson, type ImageRewardConfig } from '../model/config.js';
 
 export function featureModelId(source: ModelSource, config: ImageRewardConfig): string {

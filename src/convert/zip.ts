@@ -7,8 +7,8 @@
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { FileError } from '../src/errors.js';
-import { openForReading } from '../src/util/fs.js';
+import { FileError } from '../errors.js';
+import { openForReading } from '../util/fs.js';
 import { invalid } from './errors.js';
 
 const SIG_LOCAL = 0x04034b50;

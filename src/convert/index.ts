@@ -4,14 +4,14 @@
  * at a time into a temp file that is renamed into place only when complete.
  */
 import { statSync } from 'node:fs';
-import { InputError, WeightsError } from '../src/errors.js';
+import { InputError, WeightsError } from '../errors.js';
 import {
   IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson,
-} from '../src/model/config.js';
-import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from '../src/model/keys.js';
-import { readFileChecked } from '../src/util/fs.js';
-import { narrowToHalf, widenToFloat32, type TypedData } from '../src/weights/dtype.js';
-import { writeSafetensors, type TensorData, type TensorToWrite } from '../src/weights/safetensors.js';
+} from '../model/config.js';
+import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from '../model/keys.js';
+import { readFileChecked } from '../util/fs.js';
+import { narrowToHalf, widenToFloat32, type TypedData } from '../weights/dtype.js';
+import { writeSafetensors, type TensorData, type TensorToWrite } from '../weights/safetensors.js';
 import { openTorchCheckpoint, type TorchCheckpoint } from './checkpoint.js';
 
 export { CheckpointError } from './errors.js';
