@@ -94,8 +94,10 @@ export interface SelectBackendOptions {
    * Fixed for the process once the wasm backend has started.
    */
   readonly wasmThreads?: number;
-  /** Where to say which backend runs (default: stderr). Pass null to stay quiet. */
+  /** Where to say which backend runs, in one line (default: stderr). Pass null to stay quiet. */
   readonly log?: ((line: string) => void) | null;
+  /** Also log why each better backend was skipped, one line each (the full first line of its error). */
+  readonly verbose?: boolean;
 }
 
 function wasmThreadsFrom(option: number | undefined): number {
@@ -108,9 +110,43 @@ function wasmThreadsFrom(option: number | undefined): number {
   return value;
 }
 
-function describe(choice: BackendChoice): string {
-  const threads = choice.wasmThreads !== undefined && choice.wasmThreads > 1 ? ` (${choice.wasmThreads} threads)` : '';
-  return `imagereward: using backend ${choice.name}${threads}`;
+/** Details of the running backend for the one-line report, e.g. `2 threads`; empty when there are none. */
+function details(choice: BackendChoice): string[] {
+  return choice.wasmThreads !== undefined && choice.wasmThreads > 1 ? [`${choice.wasmThreads} threads`] : [];
+}
+
+/** The npm package a backend comes from, for "tfjs-node not installed". */
+const PACKAGE_OF: Partial<Record<BackendName, string>> = { 'node-gpu': 'tfjs-node-gpu', node: 'tfjs-node' };
+
+interface Skipped {
+  readonly name: BackendName;
+  readonly error: Error;
+}
+
+function notInstalled(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+/**
+ * Why the better backends did not run, in a few words: "tfjs-node not installed" when neither native
+ * package is there (tfjs-node-gpu is the same package built for CUDA), else one short clause each.
+ */
+function skippedSummary(skipped: readonly Skipped[]): string[] {
+  const missing = skipped.filter((s) => notInstalled(s.error)).map((s) => s.name);
+  const failed = skipped.filter((s) => !notInstalled(s.error)).map((s) => `${PACKAGE_OF[s.name] ?? s.name} failed to load (--verbose says why)`);
+  const bothNative = missing.includes('node') && missing.includes('node-gpu');
+  const missingText = bothNative ? ['tfjs-node not installed'] : missing.map((n) => `${PACKAGE_OF[n] ?? n} not installed`);
+  return [...missingText, ...failed];
+}
+
+/**
+ * The one line every load prints: `imagereward: backend wasm (2 threads; tfjs-node not installed)`.
+ * The parenthesis carries the backend's own details first, then why better ones were skipped.
+ */
+function describe(choice: BackendChoice, skipped: readonly Skipped[] = []): string {
+  const parts = [details(choice).join(', '), skippedSummary(skipped).join(', ')].filter((p) => p !== '');
+  return `imagereward: backend ${choice.name}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }
 
 /** Selects and initialises a backend, says which one runs, and returns it. */
@@ -130,17 +166,18 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     log?.(describe(current));
     return current;
   }
-  const skipped: string[] = [];
+  const skipped: Skipped[] = [];
   for (const name of BACKEND_NAMES) {
     try {
       current = await activate(name, wasmThreads);
-      log?.(`${describe(current)}${skipped.length ? ` (unavailable: ${skipped.join('; ')})` : ''}`);
+      log?.(describe(current, skipped));
+      if (options.verbose) for (const s of skipped) log?.(`imagereward: backend ${s.name} skipped: ${firstLine(s.error.message)}`);
       return current;
     } catch (err) {
-      skipped.push(`${name}: ${firstLine((err as Error).message)}`);
+      skipped.push({ name, error: err instanceof Error ? err : new Error(String(err)) });
     }
   }
-  throw new BackendError(`no tfjs backend could be loaded: ${skipped.join('; ')}`);
+  throw new BackendError(`no tfjs backend could be loaded: ${skipped.map((s) => `${s.name}: ${firstLine(s.error.message)}`).join('; ')}`);
 }
 
 function firstLine(s: string): string {

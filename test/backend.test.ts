@@ -11,7 +11,7 @@ describe('backend selection', () => {
     const choice = await selectBackend({ backend: 'cpu', log: (l) => lines.push(l) });
     expect(choice).to.deep.equal({ name: 'cpu', tfName: 'cpu' });
     expect(tf.getBackend()).to.equal('cpu');
-    expect(lines).to.deep.equal(['imagereward: using backend cpu']);
+    expect(lines).to.deep.equal(['imagereward: backend cpu']);
     const wasm = await selectBackend({ backend: 'wasm', log: null });
     expect(wasm.name).to.equal('wasm');
     expect(tf.getBackend()).to.equal('wasm');
@@ -26,7 +26,7 @@ describe('backend selection', () => {
     ].join('\n');
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() });
     expect(stdout.trim()).to.equal('3');
-    expect(stderr.trim()).to.equal('imagereward: using backend cpu');
+    expect(stderr.trim()).to.equal('imagereward: backend cpu');
   });
 
   it('rejects an unknown backend name', async () => {
@@ -54,7 +54,7 @@ describe('backend selection', () => {
       await selectBackend({ backend: 'wasm', log: null });
       const choice = await selectBackend({ log: (l) => lines.push(l) });
       expect(choice.name).to.equal('cpu');
-      expect(lines).to.deep.equal(['imagereward: using backend cpu']);
+      expect(lines).to.deep.equal(['imagereward: backend cpu']);
     } finally {
       if (saved === undefined) delete process.env.IMAGEREWARD_BACKEND; else process.env.IMAGEREWARD_BACKEND = saved;
     }
@@ -72,8 +72,13 @@ describe('backend selection', () => {
         expect(choice.tfName).to.equal('tensorflow');
       } else {
         expect(choice.name).to.equal('wasm');
-        expect(lines).to.have.length(1);
-        expect(lines[0]).to.match(/^imagereward: using backend wasm \(unavailable: node-gpu: .*; node: .*\)$/);
+        expect(lines).to.deep.equal(['imagereward: backend wasm (tfjs-node not installed)']);
+        const verbose: string[] = [];
+        await selectBackend({ log: (l) => verbose.push(l), verbose: true });
+        expect(verbose[0]).to.equal('imagereward: backend wasm (tfjs-node not installed)');
+        expect(verbose.slice(1)).to.have.length(2);
+        expect(verbose[1]).to.match(/^imagereward: backend node-gpu skipped: Cannot find package '@tensorflow\/tfjs-node-gpu'/);
+        expect(verbose[2]).to.match(/^imagereward: backend node skipped: Cannot find package '@tensorflow\/tfjs-node'/);
       }
     } finally {
       if (saved !== undefined) process.env.IMAGEREWARD_BACKEND = saved;

@@ -81,7 +81,7 @@ describe('CLI', () => {
     it('runs as a real process (bin/imagereward.js), saying on stderr which backend runs', async () => {
       const { code, stdout, stderr } = await spawnCli('score', ...model, '--prompt', golden.prompts[0]!.text, '--json', ...images);
       expect(code, stderr).to.equal(0);
-      expect(stderr).to.contain(`imagereward: using backend ${BACKEND}`);
+      expect(stderr).to.contain(`imagereward: backend ${BACKEND}`);
       const result = JSON.parse(stdout) as { rewards: number[]; ranking: number[] };
       expect(maxAbsDiff(result.rewards, goldenValues(golden, 'p0.rank.rewards'))).to.be.at.most(1e-5);
       expect(result.ranking).to.deep.equal(goldenValues(golden, 'p0.rank.ranks'));
@@ -202,10 +202,10 @@ describe('CLI', () => {
       expect([...readSafetensors(out).tensors.keys()]).to.deep.equal(['4.webp']);
     });
 
-    it('refuses two images with the same base name', async () => {
+    it('refuses the same image given twice', async () => {
       const run = await cli('preprocess', images[0]!, images[0]!, '--out', join(tmp, 'dup.safetensors'));
       expect(run.code).to.equal(2);
-      expect(run.err.join('\n')).to.contain('two images share the base name 1.webp');
+      expect(run.err.join('\n')).to.contain(`images 0 (${images[0]}) and 1 (${images[0]}) are the same file`);
     });
   });
 
@@ -230,8 +230,9 @@ describe('CLI', () => {
       const run = await cli('score', ...model, '--prompt', 'x', '--json', join(tmp, 'missing.png'));
       expect(run.code).to.equal(2);
       expect(run.err.join('\n')).to.contain(join(tmp, 'missing.png'));
-      const { error } = JSON.parse(run.out.at(-1)!) as { error: { code: string; message: string } };
-      expect(error.code).to.equal('FILE_UNREADABLE');
+      const { rewards, errors } = JSON.parse(run.out.at(-1)!) as { rewards: unknown[]; errors: { code: string; message: string }[] };
+      expect(rewards).to.deep.equal([null]);
+      expect(errors[0]!.code).to.equal('FILE_UNREADABLE');
     });
 
     it('a corrupt image', async () => {
@@ -240,8 +241,8 @@ describe('CLI', () => {
       const run = await cli('score', ...model, '--prompt', 'x', '--json', bad);
       expect(run.code).to.equal(2);
       expect(run.err.join('\n')).to.contain(bad);
-      const { error } = JSON.parse(run.out.at(-1)!) as { error: { code: string } };
-      expect(error.code).to.equal('IMAGE_INVALID');
+      const { errors } = JSON.parse(run.out.at(-1)!) as { errors: { code: string }[] };
+      expect(errors[0]!.code).to.equal('IMAGE_INVALID');
     });
 
     it('a wrong model path (real process)', async () => {

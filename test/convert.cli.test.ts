@@ -31,8 +31,8 @@ describe('CLI: imagereward convert', () => {
     const summary = JSON.parse(io.stdout[0]!);
     expect(summary).to.include({ outPath: out, tensors: 101, dtype: 'f16' });
     expect(summary.extraKeys).to.deep.equal([]);
-    expect(io.stderr).to.have.length(17); // every 6th of 101 tensors, plus the last
-    expect(io.stderr.at(-1)).to.match(/^convert: 101\/101 tensors \(100%\) mlp\.layers\.7\.bias$/);
+    expect(io.stderr.length).to.be.within(1, 101); // the first line, one every 2 s, the last
+    expect(io.stderr.at(-1)).to.match(/^convert: 101\/101 tensors \(100%\), [\d.]+ tensors\/s$/);
     expect(readSafetensors(out).tensors.get('mlp.layers.0.weight')!.dtype).to.equal('F16');
   });
 

@@ -22,7 +22,7 @@ describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)'
     expect(child.status, child.stderr).to.equal(0);
     const threaded = JSON.parse(child.stdout) as { threads: number; log: string[]; rewards: number[] };
     expect(threaded.threads).to.equal(2);
-    expect(threaded.log).to.deep.equal(['imagereward: using backend wasm (2 threads)']);
+    expect(threaded.log).to.deep.equal(['imagereward: backend wasm (2 threads)']);
 
     await selectBackend({ backend: 'wasm', log: null });
     const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;

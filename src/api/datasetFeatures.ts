@@ -4,7 +4,7 @@ import type { PreferenceDataset } from '../train/dataset.js';
 import { FeatureCache } from '../train/feature-cache.js';
 import { extractFeatures, type ExtractedFeatures } from '../train/features.js';
 import { featureModelId } from './featureModelId.js';
-import { progressLogger } from '../train/progress.js';
+import { withTask, type Progress } from '../util/progress.js';
 
 export interface DatasetFeatures extends ExtractedFeatures {
   readonly modelId: string;
@@ -14,14 +14,15 @@ export async function datasetFeatures(
   model: ImageReward,
   dataset: PreferenceDataset,
   cacheDir: string | undefined,
-  log: (line: string) => void,
+  progress: Progress,
 ): Promise<DatasetFeatures> {
   const modelId = featureModelId(model.description.source, model.config);
   const cache = cacheDir === undefined ? undefined : new FeatureCache(cacheDir, modelId, model.config.med.hiddenSize);
-  const extracted = await extractFeatures(model, dataset, {
+  const total = dataset.records.reduce((n, r) => n + r.generations.length, 0);
+  const extracted = await withTask(progress, 'features', total, 'images', (task) => extractFeatures(model, dataset, {
     ...(cache ? { cache } : {}),
     chunkSize: model.batchSize,
-    onProgress: progressLogger(log),
-  });
+    onProgress: (p) => task.update(p.done, `${p.reused} from the cache`),
+  }));
   return { ...extracted, modelId };
 }

@@ -36,6 +36,8 @@ export interface ImageRewardLoadOptions extends ModelSourceOptions {
   readonly batchSize?: number;
   /** A head-only safetensors (`mlp.layers.*`, checkpoint layout) overlaid on the model's head. */
   readonly head?: string;
+  /** Also log why better backends were skipped (see selectBackend). */
+  readonly verbose?: boolean;
 }
 
 export interface RankResult {
@@ -93,7 +95,7 @@ export class ImageReward {
     const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
     const source = await resolveModelSource(nameOrPath, { ...options, log });
     const imageDecoder = await resolveImageDecoder(options.imageDecoder);
-    const backend = await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads, log });
+    const backend = await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads, log, verbose: options.verbose ?? false });
     const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath, source.vocabSha256 ? { expectedSha256: source.vocabSha256 } : {});
     const reader = SafetensorsReader.open(source.weightsPath);
     try {

@@ -14,6 +14,7 @@ import {
 } from '../hub/index.js';
 import { describeOwner, withFileLock } from '../hub/lock.js';
 import { describeFsError } from '../util/fs.js';
+import { progressOption, withTask } from '../util/progress.js';
 import type { ConfigPaths } from './modelConfig.js';
 
 export interface ModelSourceOptions extends HubOptions, ConfigPaths {
@@ -75,12 +76,16 @@ function configsNear(path: string, configs: ConfigPaths): ConfigPaths {
 }
 
 /** Converts once per cache: one process at a time converts, the others wait and use its result. */
-async function convertOnce(ptPath: string, outPath: string, configs: ConfigPaths, log: ((line: string) => void) | null | undefined): Promise<void> {
+async function convertOnce(ptPath: string, outPath: string, configs: ConfigPaths, options: ModelSourceOptions): Promise<void> {
   if (existsSync(outPath)) return;
+  const log = options.log;
   await withFileLock(outPath, async () => {
     if (existsSync(outPath)) return;
     log?.(`imagereward: converting ${ptPath} to ${outPath} (once)`);
-    await convertCheckpoint(ptPath, outPath, { medConfigPath: configs.medConfig, vitConfigPath: configs.vitConfig });
+    await withTask(progressOption(options.progress), 'convert', undefined, 'tensors', (task) => convertCheckpoint(ptPath, outPath, {
+      medConfigPath: configs.medConfig, vitConfigPath: configs.vitConfig,
+      onProgress: (done, total) => { task.setTotal(total); task.update(done); },
+    }));
   }, (owner) => log?.(`imagereward: waiting for ${describeOwner(owner)} converting to ${outPath}`));
 }
 
@@ -113,7 +118,7 @@ export async function resolveModelSource(nameOrPath: string, options: ModelSourc
     if (!options.vocab) needed.push(model.vocab);
     await ensureHubFiles(needed, options);
     const hubConfigs: ConfigPaths = { medConfig: configs.medConfig ?? medPath, vitConfig: configs.vitConfig };
-    await convertOnce(ptPath, converted, hubConfigs, options.log);
+    await convertOnce(ptPath, converted, hubConfigs, options);
     const vocab = options.vocab ? await vocabFor(undefined, options) : defaultVocab(cachedHubPath(cacheDir, model.vocab));
     return { requested: nameOrPath, origin: 'hub', weightsPath: converted, ...vocab, configPaths: hubConfigs };
   }
@@ -131,7 +136,7 @@ export async function resolveModelSource(nameOrPath: string, options: ModelSourc
   if (isPt(file)) {
     const near = configsNear(file, configs);
     const converted = convertedPathFor(resolveCacheDir(options.cacheDir), file, near);
-    await convertOnce(file, converted, near, options.log);
+    await convertOnce(file, converted, near, options);
     // The converted file carries the configs in its metadata; explicit options still win.
     return { requested: nameOrPath, origin, weightsPath: converted, ...vocab, configPaths: configs };
   }

@@ -3,6 +3,7 @@
  * are listed in src/cli/commands/index.ts, and get their options parsed by node:util parseArgs.
  */
 import type { ParseArgsConfig } from 'node:util';
+import type { Progress } from '../util/progress.js';
 
 export interface CliIO {
   /** Writes one line (a JSON document, usually) to stdout. */
@@ -11,6 +12,18 @@ export interface CliIO {
   err(line: string): void;
   /** True when stderr is a terminal (progress bars only then). */
   readonly isTTY: boolean;
+}
+
+/** What a command runs with: the IO plus the global flags (--verbose, --quiet) and the progress they imply. */
+export interface CliContext extends CliIO {
+  /** --verbose: details (why a backend was skipped, full key lists, stack traces of internal errors). */
+  readonly verbose: boolean;
+  /** --quiet: no progress and no informational lines; errors and warnings still go to stderr. */
+  readonly quiet: boolean;
+  /** A bar on a terminal, plain lines otherwise, nothing with --quiet. */
+  readonly progress: Progress;
+  /** An informational line on stderr (which backend runs, what is converted); dropped with --quiet. */
+  info(line: string): void;
 }
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -28,7 +41,7 @@ export interface Command {
   readonly usage: string;
   readonly options: OptionSpec;
   /** Returns the process exit code (0 ok). Throw ImageRewardError for bad input (exit 2). */
-  run(args: ParsedCommandArgs, io: CliIO): Promise<number>;
+  run(args: ParsedCommandArgs, io: CliContext): Promise<number>;
 }
 
 /** The value of a string option, if given. */

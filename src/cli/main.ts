@@ -1,11 +1,30 @@
 /**
  * `imagereward` entry point. Exit codes: 0 success, 2 bad input (any ImageRewardError or bad
  * arguments), 1 internal failure. Errors go to stderr; with --json they are a JSON object too.
+ * Global flags, accepted by every command: --verbose and --quiet.
  */
 import { parseArgs } from 'node:util';
 import { ImageRewardError } from '../errors.js';
-import type { CliIO, Command } from './command.js';
+import { createProgress } from '../util/progress.js';
+import type { CliContext, CliIO, Command, OptionSpec } from './command.js';
 import { COMMANDS } from './commands/index.js';
+
+const GLOBAL_OPTIONS: OptionSpec = {
+  verbose: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+};
+
+const GLOBAL_USAGE = [
+  'global options (any command):',
+  '  --verbose          details: why a backend was skipped, full key lists, stack traces of internal errors',
+  '  -q, --quiet        no progress and no informational lines (errors and warnings still print)',
+].join('\n');
+
+/** The IO a command runs with, given the global flags. */
+function context(io: CliIO, verbose: boolean, quiet: boolean): CliContext {
+  const progress = createProgress(quiet ? 'off' : io.isTTY ? 'bar' : 'lines', { line: (text) => io.err(text) });
+  return { ...io, verbose, quiet, progress, info: (line) => { if (!quiet) io.err(line); } };
+}
 
 const defaultIO: CliIO = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -20,6 +39,8 @@ function helpText(): string {
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    GLOBAL_USAGE,
     '',
     'Run `imagereward <command> --help` for a command\'s options.',
   ].join('\n');
@@ -40,25 +61,26 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   }
   const command: Command | undefined = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
+  const verbose = rest.includes('--verbose');
   try {
     if (!command) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(command.usage);
+      io.out(`${command.usage}\n\n${GLOBAL_USAGE}`);
       return 0;
     }
     let parsed;
     try {
-      parsed = parseArgs({ args: [...rest], options: command.options, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: [...rest], options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
     } catch (err) {
       throw new UsageError(`${(err as Error).message}\n${command.usage}`);
     }
-    return await command.run(parsed, io);
+    return await command.run(parsed, context(io, parsed.values.verbose === true, parsed.values.quiet === true));
   } catch (err) {
     const internal = !(err instanceof ImageRewardError);
     const message = err instanceof Error ? err.message : String(err);
     io.err(`imagereward ${name}: ${internal ? 'internal error: ' : ''}${message}`);
     if (json) io.out(JSON.stringify({ error: { code: internal ? 'INTERNAL' : (err as ImageRewardError).code, message } }));
-    if (internal && process.env.IMAGEREWARD_DEBUG && err instanceof Error) io.err(err.stack ?? '');
+    if (internal && (verbose || process.env.IMAGEREWARD_DEBUG) && err instanceof Error) io.err(err.stack ?? '');
     return internal ? 1 : 2;
   }
 }

@@ -11,14 +11,14 @@ import { createReadStream, existsSync, fsyncSync, closeSync, mkdirSync, openSync
 import { dirname } from 'node:path';
 import { writeAll } from '../util/fs.js';
 import { DownloadError } from './errors.js';
-import type { ProgressSink } from './progress.js';
 
 export interface DownloadOptions {
   /** The expected sha256 (hex); default: the hub's `x-linked-etag` when it is a sha256. */
   readonly expectedSha256?: string;
   /** The expected size in bytes; default: the hub's `x-linked-size`, else the response's length. */
   readonly expectedSize?: number;
-  readonly onProgress?: ProgressSink;
+  /** Bytes received so far, and the expected total when known. */
+  readonly onProgress?: (received: number, total: number | undefined) => void;
   /** How many times a cut transfer is resumed within this call (default 3). */
   readonly retries?: number;
   /** Wait before resuming: attempt x this many ms (default 1000). */

@@ -8,7 +8,7 @@ import { downloadFile } from './download.js';
 import { describeOwner, withFileLock } from './lock.js';
 import { DownloadError, type MissingFile } from './errors.js';
 import { HUB_MODELS, hubEndpoint, hubUrl, type HubFile, type HubModel } from './manifest.js';
-import { progressBar } from './progress.js';
+import { progressOption, type Progress } from '../util/progress.js';
 
 export { DownloadError, placeFilesHint, type MissingFile } from './errors.js';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
@@ -22,8 +22,8 @@ export interface HubOptions {
   readonly endpoint?: string;
   /** Never touch the network (default: $IMAGEREWARD_OFFLINE or $HF_HUB_OFFLINE set to 1/true). */
   readonly offline?: boolean;
-  /** Draw a progress bar on stderr (default: when stderr is a terminal). */
-  readonly progress?: boolean;
+  /** Where download progress goes (src/util/progress.ts); true or absent: a bar when stderr is a terminal; false: none. */
+  readonly progress?: Progress | boolean;
   /** Resumes within one call after a cut connection (default 3). */
   readonly retries?: number;
   readonly retryDelayMs?: number;
@@ -57,19 +57,22 @@ export async function ensureHubFiles(files: readonly HubFile[], options: HubOpti
   if (missing().length > 0 && (options.offline ?? envOffline())) {
     throw new DownloadError('offline mode is on and model files are missing from the cache', missing());
   }
-  const showProgress = options.progress ?? Boolean(process.stderr.isTTY);
+  const progress = progressOption(options.progress);
   for (const e of entries) {
     if (existsSync(e.path)) continue;
     // One process per file at a time (processes may share the cache); a file another process
     // finished while this one waited is not downloaded again.
     await withFileLock(e.path, async () => {
       if (existsSync(e.path)) return;
-      const bar = showProgress ? progressBar(`downloading ${e.file.repo}/${e.file.path}`) : undefined;
+      const task = progress.task(`download ${e.file.repo}/${e.file.path}`, e.file.size, 'bytes');
       try {
         await downloadFile(e.url, e.path, {
           expectedSha256: e.file.sha256,
           expectedSize: e.file.size,
-          onProgress: bar?.update,
+          onProgress: (received, total) => {
+            if (total !== undefined) task.setTotal(total);
+            task.update(received);
+          },
           retries: options.retries,
           retryDelayMs: options.retryDelayMs,
         });
@@ -77,7 +80,7 @@ export async function ensureHubFiles(files: readonly HubFile[], options: HubOpti
         if (!(err instanceof DownloadError)) throw err;
         throw new DownloadError(firstLine(err.message), missing(), { cause: err });
       } finally {
-        bar?.done();
+        task.finish();
       }
     }, (owner) => options.log?.(`imagereward: waiting for ${describeOwner(owner)} downloading ${e.path}`));
   }

@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileError } from '../errors.js';
 
@@ -31,6 +31,21 @@ export function describeFsError(err: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory';
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Checks that the folder an output file goes into exists: a file the user names is written only into
+ * an existing folder (no silent `mkdir -p` of a mistyped path). Caches create their own folders.
+ */
+export function checkOutputFolder(target: string, what: string): void {
+  const folder = dirname(resolve(target));
+  let info;
+  try {
+    info = statSync(folder);
+  } catch (err) {
+    throw new FileError(folder, `cannot write ${what} ${target}: the folder ${folder} does not exist (${describeFsError(err)}); create it first`, { cause: err });
+  }
+  if (!info.isDirectory()) throw new FileError(folder, `cannot write ${what} ${target}: ${folder} is not a folder`);
 }
 
 /** A temp path next to `target`, so the final rename stays on one filesystem. */

@@ -1,7 +1,9 @@
 /** `imagereward convert`: ImageReward.pt (torch.save) -> .safetensors, without Python or pickle execution. */
 import { convertCheckpoint } from '../../convert/index.js';
 import { InputError } from '../../errors.js';
-import { flagOption, stringOption, type CliIO, type Command } from '../command.js';
+import { checkOutputFolder } from '../../util/fs.js';
+import { withTask } from '../../util/progress.js';
+import { flagOption, stringOption, type Command } from '../command.js';
 
 const usage = [
   'usage: imagereward convert IN.pt -o OUT.safetensors [--med-config med_config.json] [--vit-config vit_config.json]',
@@ -16,21 +18,6 @@ const usage = [
   '  --dtype f32|f16      output float type (default f32; f16 keeps half weights bit for bit)',
   '  --json               print the summary as JSON on stdout',
 ].join('\n');
-
-/** Progress on stderr: a redrawn bar on a terminal, otherwise about 20 lines in all. */
-function progressReporter(io: CliIO): (done: number, total: number, key: string) => void {
-  return (done, total, key) => {
-    const percent = Math.floor((100 * done) / total);
-    if (io.isTTY) {
-      const width = 30;
-      const filled = Math.round((width * done) / total);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}% ${done}/${total}${done === total ? '\n' : ''}`);
-      return;
-    }
-    const step = Math.max(1, Math.ceil(total / 20));
-    if (done % step === 0 || done === total) io.err(`convert: ${done}/${total} tensors (${percent}%) ${key}`);
-  };
-}
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -48,14 +35,15 @@ export const convertCommand: Command = {
     if (input === undefined || more.length > 0) throw new InputError(`convert takes exactly one input checkpoint\n${usage}`);
     const output = stringOption(args, 'output');
     if (output === undefined) throw new InputError(`-o/--output is required\n${usage}`);
+    checkOutputFolder(output, 'the output file');
     const dtype = stringOption(args, 'dtype') ?? 'f32';
     if (dtype !== 'f32' && dtype !== 'f16') throw new InputError(`--dtype must be f32 or f16, got ${JSON.stringify(dtype)}`);
-    const result = await convertCheckpoint(input, output, {
+    const result = await withTask(io.progress, 'convert', undefined, 'tensors', (task) => convertCheckpoint(input, output, {
       medConfigPath: stringOption(args, 'med-config'),
       vitConfigPath: stringOption(args, 'vit-config'),
       dtype,
-      onProgress: progressReporter(io),
-    });
+      onProgress: (done, total) => { task.setTotal(total); task.update(done); },
+    }));
     if (result.extraKeys.length > 0) {
       io.err(`convert: ${result.extraKeys.length} checkpoint key(s) not used by the model were skipped: ${result.extraKeys.join(', ')}`);
     }

@@ -30,7 +30,7 @@ export const evalCommand: Command = {
     const dataset = await loadPreferenceDataset(data);
     const model = await loadModelFromArgs(args, io);
     try {
-      const f = await datasetFeatures(model, dataset, cacheOption === undefined ? undefined : resolve(cacheOption), (line) => io.err(line));
+      const f = await datasetFeatures(model, dataset, cacheOption === undefined ? undefined : resolve(cacheOption), io.progress);
       const result = evaluatePreferences(model.model, f.records);
       const summary = {
         dataset: dataset.file, model: model.description.source.requested, head: model.description.head ?? null,

@@ -30,7 +30,7 @@ export const featuresCommand: Command = {
     const dataset = await loadPreferenceDataset(data);
     const model = await loadModelFromArgs(args, io);
     try {
-      const f = await datasetFeatures(model, dataset, cache, (line) => io.err(line));
+      const f = await datasetFeatures(model, dataset, cache, io.progress);
       const summary = {
         dataset: dataset.file, records: dataset.records.length, images: f.reused + f.computed,
         reused: f.reused, computed: f.computed, cache, modelId: f.modelId,

@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { flagOption, stringOption, type Command } from '../command.js';
 import type { NamedArray } from '../../api/imagereward.js';
+import { checkOutputFolder } from '../../util/fs.js';
 import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors.js';
 import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, requiredOption } from './modelOptions.js';
 
@@ -14,7 +15,7 @@ const usage = [
   '',
   '  --prompt TEXT      the prompt (required)',
   '  --image FILE       the image (required)',
-  '  --out FILE         the safetensors file to write (required)',
+  '  --out FILE         the safetensors file to write (required; its folder must exist)',
   '  --attentions       include attention probabilities',
   MODEL_USAGE,
 ].join('\n');
@@ -34,6 +35,7 @@ export const inspectCommand: Command = {
     const prompt = requiredOption(args, 'prompt', usage);
     const image = requiredOption(args, 'image', usage);
     const out = requiredOption(args, 'out', usage);
+    checkOutputFolder(out, 'the --out file');
     const model = await loadModelFromArgs(args, io);
     try {
       const named = await model.intermediates(prompt, image, { attentions: flagOption(args, 'attentions') });

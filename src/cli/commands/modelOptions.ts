@@ -1,7 +1,7 @@
 /** The options every model-using command shares (--model, --backend, --vocab, ...) and how they load a model. */
 import { ImageReward } from '../../api/imagereward.js';
 import { InputError } from '../../errors.js';
-import { stringOption, type CliIO, type OptionSpec, type ParsedCommandArgs } from '../command.js';
+import { stringOption, type CliContext, type OptionSpec, type ParsedCommandArgs } from '../command.js';
 
 export const DEFAULT_MODEL = 'ImageReward-v1.0';
 
@@ -63,7 +63,7 @@ export function requiredOption(args: ParsedCommandArgs, name: string, usage: str
   return v;
 }
 
-export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliIO): Promise<ImageReward> {
+export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliContext): Promise<ImageReward> {
   return ImageReward.load(stringOption(args, 'model') ?? DEFAULT_MODEL, {
     backend: stringOption(args, 'backend'),
     wasmThreads: positiveIntOption(args, 'wasm-threads'),
@@ -75,7 +75,8 @@ export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliIO): Pro
     head: stringOption(args, 'head'),
     batchSize: positiveIntOption(args, 'batch-size'),
     offline: args.values.offline === true ? true : undefined,
-    progress: io.isTTY,
-    log: (line) => io.err(line),
+    progress: io.progress,
+    log: (line) => io.info(line),
+    verbose: io.verbose,
   });
 }

@@ -1,7 +1,8 @@
 /** `imagereward preprocess IMAGE... --out pixels.safetensors`: the upstream image transform, one tensor per image. */
-import { basename } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { InputError } from '../../errors.js';
 import { preprocessImage, resolveImageDecoder } from '../../image/index.js';
+import { checkOutputFolder } from '../../util/fs.js';
 import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors.js';
 import { flagOption, stringOption, type Command } from '../command.js';
 import { IMAGE_DECODER_USAGE, positiveIntOption, requiredOption } from './modelOptions.js';
@@ -10,9 +11,34 @@ const usage = [
   'usage: imagereward preprocess IMAGE... --out pixels.safetensors [--size 224] [--image-decoder D] [--json]',
   '',
   'Runs upstream _transform(size) (bicubic resize of the short side, center crop, RGB, CLIP normalization)',
-  'and writes one float32 tensor [1,3,size,size] per image, named by the file\'s base name.',
+  'and writes one float32 tensor [1,3,size,size] per image. Tensor names: the file\'s base name (x.webp);',
+  'where two images share it, enough parent folders to tell them apart (a/x.webp, b/x.webp). The --out',
+  'folder must exist.',
   IMAGE_DECODER_USAGE,
 ].join('\n');
+
+/**
+ * One tensor name per image: the shortest trailing part of its path (base name, then parent/base,
+ * ...) that no other image shares, '/'-separated. The same file given twice is an error.
+ */
+export function tensorNames(images: readonly string[]): string[] {
+  const parts = images.map((p) => resolve(p).split(sep).filter((s) => s !== ''));
+  const seen = new Map<string, number>();
+  parts.forEach((p, i) => {
+    const key = p.join('/');
+    const first = seen.get(key);
+    if (first !== undefined) throw new InputError(`images ${first} (${images[first]}) and ${i} (${images[i]}) are the same file`);
+    seen.set(key, i);
+  });
+  const suffix = (p: readonly string[], n: number) => p.slice(-n).join('/');
+  return parts.map((p, i) => {
+    for (let n = 1; n < p.length; n++) {
+      const name = suffix(p, n);
+      if (parts.every((q, j) => j === i || suffix(q, n) !== name)) return name;
+    }
+    return p.join('/');
+  });
+}
 
 export const preprocessCommand: Command = {
   name: 'preprocess',
@@ -23,11 +49,10 @@ export const preprocessCommand: Command = {
     const out = requiredOption(args, 'out', usage);
     const images = args.positionals;
     if (images.length === 0) throw new InputError(`no images given\n${usage}`);
-    const names = images.map((p) => basename(p));
-    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-    if (duplicate !== undefined) throw new InputError(`two images share the base name ${duplicate}; tensors are named by base name`);
+    const names = tensorNames(images);
     const size = positiveIntOption(args, 'size') ?? 224;
     const decoder = await resolveImageDecoder(stringOption(args, 'image-decoder'));
+    checkOutputFolder(out, 'the --out file');
     const entries: TensorToWrite[] = [];
     const described: object[] = [];
     for (const [i, path] of images.entries()) {

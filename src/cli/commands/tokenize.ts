@@ -8,7 +8,7 @@ import { positiveIntOption } from './modelOptions.js';
 
 const usage = [
   'usage: imagereward tokenize [--vocab FILE] [--max-length N] TEXT...',
-  '       imagereward tokenize [--vocab FILE] --input FILE.jsonl     (lines {"text": ...})',
+  '       imagereward tokenize [--vocab FILE] --input FILE.jsonl     (lines {"text": ...}; - reads stdin)',
   '',
   'Prints one JSON line per text: {"text", "input_ids", "attention_mask"} (padding to max_length 35 and',
   'truncation as upstream ImageReward.score).',
@@ -19,9 +19,18 @@ const usage = [
   '  --offline          never download',
 ].join('\n');
 
-/** Texts of a JSON Lines file whose lines are {"text": "..."} (blank lines skipped). */
+/** All of stdin. */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Texts of a JSON Lines file (`-`: stdin) whose lines are {"text": "..."} (blank lines skipped). */
 export async function readTextsJsonl(path: string): Promise<string[]> {
-  const lines = (await readFileChecked(path, 'input file')).toString('utf8').split('\n');
+  const bytes = path === '-' ? await readStdin() : await readFileChecked(path, 'input file');
+  const name = path === '-' ? '<stdin>' : path;
+  const lines = bytes.toString('utf8').split('\n');
   const texts: string[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
@@ -29,10 +38,10 @@ export async function readTextsJsonl(path: string): Promise<string[]> {
     try {
       record = JSON.parse(line);
     } catch (err) {
-      throw new InputError(`${path}:${i + 1}: not valid JSON (${(err as Error).message})`);
+      throw new InputError(`${name}:${i + 1}: not valid JSON (${(err as Error).message})`);
     }
     const text = (record as { text?: unknown } | null)?.text;
-    if (typeof text !== 'string') throw new InputError(`${path}:${i + 1}: expected an object with a string "text" field`);
+    if (typeof text !== 'string') throw new InputError(`${name}:${i + 1}: expected an object with a string "text" field`);
     texts.push(text);
   });
   return texts;
@@ -58,8 +67,8 @@ export const tokenizeCommand: Command = {
       : await BertTokenizer.fromVocabFile((await ensureHubFiles([BERT_BASE_UNCASED_VOCAB], {
         cacheDir: stringOption(args, 'cache-dir'),
         offline: args.values.offline === true ? true : undefined,
-        progress: io.isTTY,
-        log: (line) => io.err(line),
+        progress: io.progress,
+        log: (line) => io.info(line),
       }))[0]!, { expectedSha256: BERT_BASE_UNCASED_VOCAB.sha256 });
     for (const text of texts) {
       const { inputIds, attentionMask } = tokenizer.encode(text, { maxLength });

@@ -1,11 +1,15 @@
 /** `imagereward train-head DATA -o head.safetensors`: fine-tunes the reward head on cached features. */
 import { resolve } from 'node:path';
-import { flagOption, stringOption, type Command, type ParsedCommandArgs } from '../command.js';
+import { flagOption, stringOption, type CliContext, type Command, type ParsedCommandArgs } from '../command.js';
 import { InputError } from '../../errors.js';
+import { checkOutputFolder } from '../../util/fs.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../api/datasetFeatures.js';
-import { headWeightsFromParams, writeHeadFile } from '../../model/headFile.js';
-import { DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions } from '../../train/trainer.js';
+import { headWeightsFromParams, writeHeadFile, type HeadWeights } from '../../model/headFile.js';
+import {
+  DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions, type TrainHeadResult, type TrainingRecord,
+} from '../../train/trainer.js';
+import type { ImageRewardConfig } from '../../model/config.js';
 import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional, requiredOption } from './modelOptions.js';
 
 const usage = [
@@ -56,9 +60,25 @@ function trainOptions(args: ParsedCommandArgs): TrainHeadOptions {
   };
 }
 
-function epochLine(m: EpochMetrics): string {
-  const val = m.validation ? `  val loss ${m.validation.loss.toFixed(4)} acc ${(100 * m.validation.accuracy).toFixed(2)}%` : '';
-  return `epoch ${m.epoch}: train loss ${m.train.loss.toFixed(4)} acc ${(100 * m.train.accuracy).toFixed(2)}%${val}`;
+function epochMetrics(m: EpochMetrics): string {
+  const val = m.validation ? `, val loss ${m.validation.loss.toFixed(4)} acc ${(100 * m.validation.accuracy).toFixed(2)}%` : '';
+  return `train loss ${m.train.loss.toFixed(4)} acc ${(100 * m.train.accuracy).toFixed(2)}%${val}`;
+}
+
+/** trainHead with an epoch progress task (metrics as its note); --verbose also prints every epoch. */
+function trainWithProgress(
+  base: HeadWeights, config: ImageRewardConfig, train: readonly TrainingRecord[], validation: readonly TrainingRecord[] | undefined,
+  options: TrainHeadOptions, io: CliContext,
+): TrainHeadResult {
+  const task = io.progress.task('train-head', options.epochs, 'epochs');
+  try {
+    return trainHead(base, config, train, validation, options, (m) => {
+      task.update(m.epoch, epochMetrics(m));
+      if (io.verbose) io.err(`epoch ${m.epoch}: ${epochMetrics(m)}`);
+    });
+  } finally {
+    task.finish();
+  }
 }
 
 export const trainHeadCommand: Command = {
@@ -81,6 +101,7 @@ export const trainHeadCommand: Command = {
   },
   async run(args, io) {
     const output = resolve(requiredOption(args, 'output', usage));
+    checkOutputFolder(output, 'the head file');
     const data = onePositional(args, 'DATA file', usage);
     const options = trainOptions(args);
     const valFile = stringOption(args, 'val');
@@ -94,16 +115,15 @@ export const trainHeadCommand: Command = {
 
     const model = await loadModelFromArgs(args, io);
     try {
-      const log = (line: string) => io.err(line);
-      const features = await datasetFeatures(model, dataset, cache, log);
+      const features = await datasetFeatures(model, dataset, cache, io.progress);
       let train = features.records;
-      let validation = valDataset && (await datasetFeatures(model, valDataset, cache, log)).records;
+      let validation = valDataset && (await datasetFeatures(model, valDataset, cache, io.progress)).records;
       if (valSplit !== undefined) ({ train, validation } = splitRecords(train, valSplit, options.seed));
       const params = model.model.headParams();
       const base = (() => {
         try { return headWeightsFromParams(params, model.config); } finally { Object.values(params).forEach((t) => t.dispose()); }
       })();
-      const result = trainHead(base, model.config, train, validation, options, (m) => io.err(epochLine(m)));
+      const result = trainWithProgress(base, model.config, train, validation, options, io);
       const best = result.history[result.bestEpoch]!;
       const summary = {
         output,
