@@ -1,14 +1,17 @@
 /**
- * Backend choice. Order of preference: tfjs-node-gpu (CUDA), tfjs-node (libtensorflow), wasm, cpu.
- * The native ones are optionalDependencies whose install fails offline, so they are loaded with a
- * guarded dynamic import. A backend named explicitly (option or IMAGEREWARD_BACKEND) must load, or
- * a BackendError says why: there is no silent fallback from a named backend. Every call says which
- * backend runs.
+ * Backend choice. Order of preference: tfjs-node-gpu (CUDA), tfjs-node (libtensorflow), wasm+blas
+ * (tfjs-backend-wasm with BLAS kernels over a system OpenBLAS/MKL/BLIS/Accelerate, src/blas), wasm,
+ * cpu. The native ones are optionalDependencies whose install fails offline, so they are loaded with
+ * a guarded dynamic import. A backend named explicitly (option or IMAGEREWARD_BACKEND) must load, or
+ * a BackendError says why: there is no silent fallback from a named backend (nor from a BLAS named
+ * by IMAGEREWARD_BLAS). Every call says which backend runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors.js';
+import { fusedKernelsActive, setFusedKernels } from './ops/dispatch.js';
+import type { BlasLibrary } from './blas/library.js';
 
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm+blas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendChoice {
@@ -18,6 +21,19 @@ export interface BackendChoice {
   readonly tfName: string;
   /** Threads of the wasm backend (1 unless the threaded build was asked for); absent for other backends. */
   readonly wasmThreads?: number;
+  /** wasm+blas only: the BLAS library and its thread count. */
+  readonly blas?: BlasInfo;
+}
+
+export interface BlasInfo {
+  /** "OpenBLAS 0.3.21" */
+  readonly library: string;
+  /** What the library says about itself (openblas_get_config, ...). */
+  readonly details: string;
+  /** Where it was loaded from (a path or a soname). */
+  readonly path: string;
+  /** BLAS threads (undefined: the library's own choice, Apple Accelerate). */
+  readonly threads: number | undefined;
 }
 
 export function isBackendName(x: unknown): x is BackendName {
@@ -42,7 +58,27 @@ async function activateWasm(threads: number): Promise<BackendChoice> {
   return { ...choice, wasmThreads: threads };
 }
 
-async function activate(name: BackendName, wasmThreads: number): Promise<BackendChoice> {
+let blasLibrary: BlasLibrary | undefined;
+
+/**
+ * wasm+blas: the wasm backend plus the kernels of src/blas/kernels.ts over the system BLAS. BLAS and
+ * wasm threads share the thread budget (`threads`, default the physical cores): BLAS gets
+ * floor(threads / wasmThreads), so the two pools never oversubscribe the cores.
+ */
+async function activateWasmBlas(wasmThreads: number, threads: number): Promise<BackendChoice> {
+  const { loadBlas, blasName } = await import('./blas/library.js');
+  blasLibrary ??= loadBlas();
+  const lib = blasLibrary;
+  lib.setThreads(Math.max(1, Math.floor(threads / wasmThreads)));
+  const wasm = await activateWasm(wasmThreads);
+  const { registerBlasKernels } = await import('./blas/kernels.js');
+  registerBlasKernels(lib.sgemm);
+  setFusedKernels(true);
+  return { ...wasm, name: 'wasm+blas', blas: { library: blasName(lib), details: lib.details, path: lib.path, threads: lib.threads() } };
+}
+
+async function activate(name: BackendName, wasmThreads: number, threads: number): Promise<BackendChoice> {
+  setFusedKernels(false);
   switch (name) {
     case 'node-gpu':
       await import('@tensorflow/tfjs-node-gpu' as string);
@@ -50,6 +86,8 @@ async function activate(name: BackendName, wasmThreads: number): Promise<Backend
     case 'node':
       await import('@tensorflow/tfjs-node' as string);
       return setTf(name, 'tensorflow');
+    case 'wasm+blas':
+      return activateWasmBlas(wasmThreads, threads);
     case 'wasm':
       return activateWasm(wasmThreads);
     case 'cpu': {
@@ -82,7 +120,8 @@ let current: BackendChoice | undefined;
 
 /** The backend chosen by the last selectBackend call, if it is still the active one. */
 export function currentBackend(): BackendChoice | undefined {
-  return current && tf.getBackend() === current.tfName ? current : undefined;
+  if (!current || tf.getBackend() !== current.tfName) return undefined;
+  return fusedKernelsActive() === (current.name === 'wasm+blas') ? current : undefined;
 }
 
 export interface SelectBackendOptions {
@@ -94,6 +133,11 @@ export interface SelectBackendOptions {
    * Fixed for the process once the wasm backend has started.
    */
   readonly wasmThreads?: number;
+  /**
+   * Threads in all (BLAS threads x wasm threads never exceed it); default: $IMAGEREWARD_THREADS,
+   * else the physical cores. Used by wasm+blas.
+   */
+  readonly threads?: number;
   /** Where to say which backend runs, in one line (default: stderr). Pass null to stay quiet. */
   readonly log?: ((line: string) => void) | null;
   /** Also log why each better backend was skipped, one line each (the full first line of its error). */
@@ -101,18 +145,31 @@ export interface SelectBackendOptions {
 }
 
 function wasmThreadsFrom(option: number | undefined): number {
-  const env = process.env.IMAGEREWARD_WASM_THREADS;
-  const value = option ?? (env ? Number(env) : 1);
+  return positiveCount(option, 'wasmThreads', 'IMAGEREWARD_WASM_THREADS', 'wasm threads', () => 1);
+}
+
+async function threadsFrom(option: number | undefined): Promise<number> {
+  const { physicalCores } = await import('./blas/cores.js');
+  return positiveCount(option, 'threads', 'IMAGEREWARD_THREADS', 'threads', physicalCores);
+}
+
+function positiveCount(option: number | undefined, optionName: string, envName: string, what: string, fallback: () => number): number {
+  const env = process.env[envName];
+  const value = option ?? (env ? Number(env) : fallback());
   if (!Number.isSafeInteger(value) || value < 1) {
-    const from = option === undefined ? `IMAGEREWARD_WASM_THREADS="${env}"` : `wasmThreads ${option}`;
-    throw new BackendError(`${from}: wasm threads must be a positive integer`);
+    const from = option === undefined ? `${envName}="${env}"` : `${optionName} ${option}`;
+    throw new BackendError(`${from}: ${what} must be a positive integer`);
   }
   return value;
 }
 
 /** Details of the running backend for the one-line report, e.g. `2 threads`; empty when there are none. */
 function details(choice: BackendChoice): string[] {
-  return choice.wasmThreads !== undefined && choice.wasmThreads > 1 ? [`${choice.wasmThreads} threads`] : [];
+  const wasm = choice.wasmThreads !== undefined && choice.wasmThreads > 1 ? `${choice.wasmThreads} threads` : undefined;
+  if (!choice.blas) return wasm ? [wasm] : [];
+  // wasm+blas: `OpenBLAS 0.3.21, 2 threads` (the BLAS's threads; the wasm ones after them when more than 1)
+  const t = choice.blas.threads;
+  return [choice.blas.library, t === undefined ? 'its own threads' : `${t} thread${t === 1 ? '' : 's'}`, ...(wasm ? [`wasm ${wasm}`] : [])];
 }
 
 /** The npm package a backend comes from, for "tfjs-node not installed". */
@@ -134,7 +191,9 @@ function notInstalled(err: Error): boolean {
  */
 function skippedSummary(skipped: readonly Skipped[]): string[] {
   const missing = skipped.filter((s) => notInstalled(s.error)).map((s) => s.name);
-  const failed = skipped.filter((s) => !notInstalled(s.error)).map((s) => `${PACKAGE_OF[s.name] ?? s.name} failed to load (--verbose says why)`);
+  const failed = skipped.filter((s) => !notInstalled(s.error)).map((s) => s.name === 'wasm+blas'
+    ? 'no usable BLAS for wasm+blas (--verbose says what to install)'
+    : `${PACKAGE_OF[s.name] ?? s.name} failed to load (--verbose says why)`);
   const bothNative = missing.includes('node') && missing.includes('node-gpu');
   const missingText = bothNative ? ['tfjs-node not installed'] : missing.map((n) => `${PACKAGE_OF[n] ?? n} not installed`);
   return [...missingText, ...failed];
@@ -154,12 +213,13 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const requested = options.backend ?? (process.env.IMAGEREWARD_BACKEND || undefined);
   const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
   const wasmThreads = wasmThreadsFrom(options.wasmThreads);
+  const threads = await threadsFrom(options.threads);
   if (requested !== undefined) {
     if (!isBackendName(requested)) {
       throw new BackendError(`unknown backend "${requested}" (choose one of: ${BACKEND_NAMES.join(', ')})`);
     }
     try {
-      current = await activate(requested, wasmThreads);
+      current = await activate(requested, wasmThreads, threads);
     } catch (err) {
       throw new BackendError(`backend "${requested}" was requested but cannot be loaded: ${(err as Error).message}`, { cause: err });
     }
@@ -169,11 +229,15 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const skipped: Skipped[] = [];
   for (const name of BACKEND_NAMES) {
     try {
-      current = await activate(name, wasmThreads);
+      current = await activate(name, wasmThreads, threads);
       log?.(describe(current, skipped));
       if (options.verbose) for (const s of skipped) log?.(`imagereward: backend ${s.name} skipped: ${firstLine(s.error.message)}`);
       return current;
     } catch (err) {
+      // A library named by IMAGEREWARD_BLAS that cannot be used is an error, not a reason to run without it.
+      if (name === 'wasm+blas' && process.env.IMAGEREWARD_BLAS) {
+        throw new BackendError(`IMAGEREWARD_BLAS=${process.env.IMAGEREWARD_BLAS} cannot be used: ${(err as Error).message}`, { cause: err });
+      }
       skipped.push({ name, error: err instanceof Error ? err : new Error(String(err)) });
     }
   }

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../src/errors.js';
 import { selectBackend } from '../src/backend.js';
+import { blasUnavailableReason } from './helpers/blas.js';
 
 describe('backend selection', () => {
   it('activates a named backend and says so', async () => {
@@ -33,7 +34,7 @@ describe('backend selection', () => {
     let err: unknown;
     try { await selectBackend({ backend: 'tpu', log: null }); } catch (e) { err = e; }
     expect(err).to.be.instanceOf(BackendError);
-    expect((err as Error).message).to.match(/unknown backend "tpu" \(choose one of: node-gpu, node, wasm, cpu\)/);
+    expect((err as Error).message).to.match(/unknown backend "tpu" \(choose one of: node-gpu, node, wasm\+blas, wasm, cpu\)/);
   });
 
   it('fails loudly, without falling back, when a named native backend is not installed', async function () {
@@ -70,15 +71,23 @@ describe('backend selection', () => {
       const choice = await selectBackend({ log: (l) => lines.push(l) });
       if (nativeInstalled) {
         expect(choice.tfName).to.equal('tensorflow');
-      } else {
-        expect(choice.name).to.equal('wasm');
-        expect(lines).to.deep.equal(['imagereward: backend wasm (tfjs-node not installed)']);
+      } else if (blasUnavailableReason() === null) {
+        expect(choice.name).to.equal('wasm+blas');
+        expect(lines).to.have.length(1);
+        expect(lines[0]).to.match(/^imagereward: backend wasm\+blas \((OpenBLAS|MKL|BLIS|Accelerate)[^,;]*, \d+ threads?; tfjs-node not installed\)$/);
         const verbose: string[] = [];
         await selectBackend({ log: (l) => verbose.push(l), verbose: true });
-        expect(verbose[0]).to.equal('imagereward: backend wasm (tfjs-node not installed)');
+        expect(verbose[0]).to.equal(lines[0]);
         expect(verbose.slice(1)).to.have.length(2);
         expect(verbose[1]).to.match(/^imagereward: backend node-gpu skipped: Cannot find package '@tensorflow\/tfjs-node-gpu'/);
         expect(verbose[2]).to.match(/^imagereward: backend node skipped: Cannot find package '@tensorflow\/tfjs-node'/);
+      } else {
+        if (process.env.CI === 'true') throw new Error(`no BLAS under CI: ${blasUnavailableReason()}`);
+        expect(choice.name).to.equal('wasm');
+        expect(lines).to.deep.equal(['imagereward: backend wasm (tfjs-node not installed, no usable BLAS for wasm+blas (--verbose says what to install))']);
+        const verbose: string[] = [];
+        await selectBackend({ log: (l) => verbose.push(l), verbose: true });
+        expect(verbose[3]).to.match(/^imagereward: backend wasm\+blas skipped: no optimised BLAS library: .*apt-get install libopenblas0-pthread/);
       }
     } finally {
       if (saved !== undefined) process.env.IMAGEREWARD_BACKEND = saved;

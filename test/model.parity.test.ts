@@ -1,13 +1,14 @@
 /**
  * Per-layer parity with the upstream PyTorch ImageReward on the tiny fixture model: every golden
  * tensor for 3 prompts x 4 images, the batched forward (batch.*), the attention maps and the ranks,
- * on the wasm and on the cpu backend. Bars: hidden layers 1e-4, rewards 1e-5, ranks exact.
+ * on the wasm, wasm+blas (BLAS kernels) and cpu backends. Bars: hidden layers 1e-4, rewards 1e-5, ranks exact.
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { TINY_FIXTURES, asFloat32, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
+import { requireBlas } from './helpers/blas.js';
 import { readSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
 import { ImageRewardModel, rankRewards } from '../src/model/imageRewardModel.js';
 
@@ -28,7 +29,7 @@ function maxAbsDiff(actual: tf.Tensor, expected: TensorData): number {
   return max;
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of ['wasm', 'wasm+blas', 'cpu'] as const) {
   describe(`model parity with upstream PyTorch (tiny fixture, ${backend} backend)`, function () {
     let model: ImageRewardModel;
     let golden: Map<string, TensorData>;
@@ -50,6 +51,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
     before(async function () {
       requireFixtures(this, ...TINY_FIXTURES);
+      if (backend === 'wasm+blas') requireBlas(this);
       await selectBackend({ backend, log: null });
       golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
       pixels = readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors;

@@ -23,10 +23,12 @@ import { resolveModelSource, type ModelSource, type ModelSourceOptions } from '.
 
 /** Options of ImageReward.load; `log` (default: stderr; null: quiet) says which backend runs and what is converted. */
 export interface ImageRewardLoadOptions extends ModelSourceOptions {
-  /** 'node-gpu' | 'node' | 'wasm' | 'cpu' (default: $IMAGEREWARD_BACKEND, else the best that loads). */
+  /** 'node-gpu' | 'node' | 'wasm+blas' | 'wasm' | 'cpu' (default: $IMAGEREWARD_BACKEND, else the best that loads). */
   readonly backend?: string;
   /** Threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1); see selectBackend. */
   readonly wasmThreads?: number;
+  /** Threads in all for wasm+blas (default: $IMAGEREWARD_THREADS, else the physical cores); see selectBackend. */
+  readonly threads?: number;
   /**
    * JPEG / WebP decoder: 'auto' (sharp when installed, else wasm) | 'wasm' | 'native' (default:
    * $IMAGEREWARD_IMAGE_DECODER, else 'auto'). Same pixels either way; 'native' without sharp is an error.
@@ -95,7 +97,7 @@ export class ImageReward {
     const log = options.log === undefined ? (line: string) => process.stderr.write(`${line}\n`) : options.log;
     const source = await resolveModelSource(nameOrPath, { ...options, log });
     const imageDecoder = await resolveImageDecoder(options.imageDecoder);
-    const backend = await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads, log, verbose: options.verbose ?? false });
+    const backend = await selectBackend({ backend: options.backend, wasmThreads: options.wasmThreads, threads: options.threads, log, verbose: options.verbose ?? false });
     const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath, source.vocabSha256 ? { expectedSha256: source.vocabSha256 } : {});
     const reader = SafetensorsReader.open(source.weightsPath);
     try {

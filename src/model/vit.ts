@@ -9,7 +9,7 @@ import { linearParams, normParams, type LinearParams, type NormParams, type Para
 import { linear } from '../ops/linear.js';
 import { layerNorm } from '../ops/layerNorm.js';
 import { gelu } from '../ops/gelu.js';
-import { multiHeadAttention } from '../ops/attention.js';
+import { packedSelfAttention } from '../ops/attention.js';
 import { patchEmbed } from '../ops/patchEmbed.js';
 
 export interface VitBlockParams {
@@ -52,13 +52,11 @@ export function vitParams(get: ParamGetter, config: VitConfig, prefix = 'blip.vi
 /** vit.py Block.forward: x + attn(norm1(x)); x + mlp(norm2(x)). */
 function vitBlock(x: tf.Tensor3D, p: VitBlockParams, config: VitConfig, index: number, record?: Recorder): tf.Tensor3D {
   return tf.tidy(() => {
-    const [n, tokens, width] = x.shape;
     // Attention.forward: one fused qkv Linear, then reshape(B, N, 3, heads, C // heads): q, k, v are
     // consecutive column blocks of width C.
     const qkv = linear(layerNorm(x, p.norm1.weight, p.norm1.bias, config.layerNormEps), p.attn.qkv.weight, p.attn.qkv.bias);
-    const part = (j: number) => qkv.slice([0, 0, j * width], [n, tokens, width]);
-    const headDim = width / config.numHeads;
-    const attention = multiHeadAttention(part(0), part(1), part(2), {
+    const headDim = x.shape[2] / config.numHeads;
+    const attention = packedSelfAttention(qkv, {
       numHeads: config.numHeads,
       scale: headDim ** -0.5, // Attention.__init__: qk_scale or head_dim ** -0.5, multiplied in
       returnProbs: record !== undefined,

@@ -9,6 +9,7 @@ export const MODEL_OPTIONS: OptionSpec = {
   model: { type: 'string' },
   backend: { type: 'string' },
   'wasm-threads': { type: 'string' },
+  threads: { type: 'string' },
   'image-decoder': { type: 'string' },
   vocab: { type: 'string' },
   'med-config': { type: 'string' },
@@ -29,8 +30,11 @@ export const IMAGE_DECODER_USAGE = [
 export const MODEL_USAGE = [
   '  --model M          ImageReward-v1.0 (default; downloaded once into the cache), a .safetensors,',
   '                     a .pt (converted once, cached) or a directory',
-  '  --backend B        node-gpu | node | wasm | cpu (default: $IMAGEREWARD_BACKEND, else the best available)',
+  '  --backend B        node-gpu | node | wasm+blas | wasm | cpu (default: $IMAGEREWARD_BACKEND, else the best',
+  '                     available; wasm+blas needs a system BLAS, e.g. apt-get install libopenblas0-pthread)',
   '  --wasm-threads N   threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1)',
+  '  --threads N        threads in all for wasm+blas: BLAS threads x wasm threads <= N',
+  '                     (default: $IMAGEREWARD_THREADS, else the physical cores)',
   IMAGE_DECODER_USAGE,
   '  --vocab FILE       vocab.txt (default: beside the model, else bert-base-uncased from the cache)',
   '  --med-config FILE  med_config.json to use instead of the model\'s own',
@@ -67,6 +71,7 @@ export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliContext)
   return ImageReward.load(stringOption(args, 'model') ?? DEFAULT_MODEL, {
     backend: stringOption(args, 'backend'),
     wasmThreads: positiveIntOption(args, 'wasm-threads'),
+    threads: positiveIntOption(args, 'threads'),
     imageDecoder: stringOption(args, 'image-decoder'),
     vocab: stringOption(args, 'vocab'),
     medConfig: stringOption(args, 'med-config'),
