@@ -58,7 +58,8 @@ async function activateWasm(threads: number): Promise<BackendChoice> {
   return { ...choice, wasmThreads: threads };
 }
 
-let blasLibrary: BlasLibrary | undefined;
+/** The BLAS loaded in this process, and the $IMAGEREWARD_BLAS it was loaded for. */
+let blasLoaded: { library: BlasLibrary; named: string | undefined } | undefined;
 
 /**
  * wasm+blas: the wasm backend plus the kernels of src/blas/kernels.ts over the system BLAS. BLAS and
@@ -67,8 +68,9 @@ let blasLibrary: BlasLibrary | undefined;
  */
 async function activateWasmBlas(wasmThreads: number, threads: number): Promise<BackendChoice> {
   const { loadBlas, blasName } = await import('./blas/library.js');
-  blasLibrary ??= loadBlas();
-  const lib = blasLibrary;
+  const named = process.env.IMAGEREWARD_BLAS || undefined;
+  if (!blasLoaded || blasLoaded.named !== named) blasLoaded = { library: loadBlas(named), named };
+  const lib = blasLoaded.library;
   lib.setThreads(Math.max(1, Math.floor(threads / wasmThreads)));
   const wasm = await activateWasm(wasmThreads);
   const { registerBlasKernels } = await import('./blas/kernels.js');

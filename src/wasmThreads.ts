@@ -72,6 +72,39 @@ export function registerThreadedWasm(threads: number): void {
       disposeData: module.cwrap('dispose_data', null, ['number']),
       dispose: module.cwrap('dispose', null, []),
     };
-    return new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+    const backend = new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+    letThreadsExit(module);
+    return backend;
   }, 2);
+}
+
+interface NodeWorker {
+  ref(): unknown;
+  unref(): unknown;
+}
+interface PThreadPool {
+  runningWorkers: NodeWorker[];
+  unusedWorkers: NodeWorker[];
+  allocateUnusedWorker(): void;
+}
+
+/**
+ * emscripten refs a pthread's worker while the thread runs, and XNNPACK's pool threads (started by
+ * the BackendWasm constructor) run until the module dies, so Node would never exit. The main thread
+ * only ever waits for them synchronously, inside a kernel call, so they need not hold the event
+ * loop: unref every worker, now and any allocated later, and keep emscripten from re-ref'ing them.
+ */
+function letThreadsExit(module: EmscriptenModule): void {
+  const pool = (module as { PThread?: PThreadPool }).PThread;
+  if (!pool) throw new BackendError('the threaded wasm build has no PThread pool (tfjs-backend-wasm internals changed)');
+  const release = (worker: NodeWorker) => {
+    worker.unref();
+    worker.ref = () => worker;
+  };
+  [...pool.runningWorkers, ...pool.unusedWorkers].forEach(release);
+  const allocate = pool.allocateUnusedWorker.bind(pool);
+  pool.allocateUnusedWorker = () => {
+    allocate();
+    release(pool.unusedWorkers[pool.unusedWorkers.length - 1]!);
+  };
 }

@@ -1,4 +1,7 @@
-/** The threaded wasm build (src/wasmThreads.ts) runs 2 threads and gives bit-identical rewards. */
+/**
+ * The threaded wasm build (src/wasmThreads.ts) runs 2 threads, gives bit-identical rewards, and lets
+ * the process exit by itself (its pthread workers must not hold Node's event loop).
+ */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -12,13 +15,20 @@ import { readSafetensors } from '../src/weights/safetensors.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..');
+/** A hung process (the pthread pool holding the event loop) is killed after this and fails the test. */
+const EXIT_LIMIT_MS = 90_000;
+
+function runToExit(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; signal: string | null; stdout: string; stderr: string } {
+  const child = spawnSync(process.execPath, args, { cwd: repoRoot, encoding: 'utf8', timeout: EXIT_LIMIT_MS, env: { ...process.env, ...env } });
+  return { status: child.status, signal: child.signal, stdout: child.stdout, stderr: child.stderr };
+}
 
 describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)', function () {
   it('runs 2 threads and matches the 1-thread rewards bit for bit', async function () {
     requireFixtures(this, ...TINY_FIXTURES);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts')], {
-      encoding: 'utf8', timeout: 110_000, env: { ...process.env, IMAGEREWARD_WASM_THREADS: '2' },
-    });
+    const child = runToExit(['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts')], { IMAGEREWARD_WASM_THREADS: '2' });
+    expect(child.signal, `killed after ${EXIT_LIMIT_MS} ms: it did not exit by itself`).to.equal(null);
     expect(child.status, child.stderr).to.equal(0);
     const threaded = JSON.parse(child.stdout) as { threads: number; log: string[]; rewards: number[] };
     expect(threaded.threads).to.equal(2);
@@ -39,6 +49,34 @@ describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)'
       [ids, mask, pixels, rewards].forEach((t) => t.dispose());
       model.dispose();
     }
+  });
+
+  it('the real CLI (`imagereward score --wasm-threads 2`) prints its result and exits 0 by itself', function () {
+    requireFixtures(this, 'tiny/tiny.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'vocab/bert-base-uncased-vocab.txt', 'images/1.webp');
+    const child = runToExit([join(repoRoot, 'bin', 'imagereward.js'), 'score', '--model', fixturePath('tiny/tiny.safetensors'),
+      '--vocab', fixturePath('vocab/bert-base-uncased-vocab.txt'), '--backend', 'wasm', '--wasm-threads', '2',
+      '--prompt', 'a photo', '--json', fixturePath('images/1.webp')]);
+    expect(child.signal, `killed after ${EXIT_LIMIT_MS} ms: it did not exit by itself`).to.equal(null);
+    expect(child.status, child.stderr).to.equal(0);
+    expect(child.stderr).to.contain('imagereward: using backend wasm (2 threads)');
+    const result = JSON.parse(child.stdout) as { rewards: number[] };
+    expect(result.rewards).to.have.length(1);
+    expect(Number.isFinite(result.rewards[0])).to.equal(true);
+  });
+
+  it('an API script with wasmThreads: 2 that calls dispose() exits 0 by itself', function () {
+    requireFixtures(this, 'tiny/tiny.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'vocab/bert-base-uncased-vocab.txt', 'images/1.webp');
+    const script = [
+      "import { ImageReward } from './src/index.ts';",
+      `const model = await ImageReward.load(${JSON.stringify(fixturePath('tiny/tiny.safetensors'))}, { vocab: ${JSON.stringify(fixturePath('vocab/bert-base-uncased-vocab.txt'))}, backend: 'wasm', wasmThreads: 2, log: null });`,
+      `const [reward] = await model.score('a photo', [${JSON.stringify(fixturePath('images/1.webp'))}]);`,
+      'console.log(Number.isFinite(reward));',
+      'model.dispose();',
+    ].join('\n');
+    const child = runToExit(['--import', 'tsx', '--input-type=module', '-e', script]);
+    expect(child.signal, `killed after ${EXIT_LIMIT_MS} ms: it did not exit by itself`).to.equal(null);
+    expect(child.status, child.stderr).to.equal(0);
+    expect(child.stdout.trim()).to.equal('true');
   });
 
   it('refuses to change the thread count of a running wasm backend, and a bad thread count', async () => {

@@ -1,7 +1,7 @@
 /**
  * Child process of wasmThreads.test.ts (the thread count is fixed once a wasm backend starts):
  * selects wasm with $IMAGEREWARD_WASM_THREADS threads, as users do, and prints {threads, log,
- * rewards} for prompt 0 x the 4 fixture images as JSON.
+ * rewards} for prompt 0 x the 4 fixture images as JSON, then ends by itself.
  */
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../src/backend.js';
@@ -17,4 +17,4 @@ const model = ImageRewardModel.fromTensors(readSafetensors(fixturePath('tiny/tin
 const pixels = pixelBatch(readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors, ['1.webp', '2.webp', '3.webp', '4.webp']);
 const rewards = model.scoreTensor(int32Tensor2d(golden.get('p0.input_ids')!), int32Tensor2d(golden.get('p0.attention_mask')!), pixels);
 process.stdout.write(JSON.stringify({ threads: getThreadsCount(), log, rewards: Array.from(rewards.dataSync()) }));
-process.exit(0);
+// No process.exit: the process must end by itself (the pthread pool must not hold it).

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { fixturePath, requireFixtures } from './fixtures.js';
+import { requireBlas } from './blas.js';
 import { selectBackend, type BackendName } from '../../src/backend.js';
 import { makeConfig, parseMedConfig, parseVitConfig, type ImageRewardConfig } from '../../src/model/config.js';
 import { readSafetensors, type TensorData } from '../../src/weights/safetensors.js';
@@ -70,6 +71,7 @@ export function useTinyCase(backend: BackendName, prompt: number, files: readonl
   let loaded: TinyCase | undefined;
   before(async function () {
     requireFixtures(this, ...TINY_FIXTURES);
+    if (backend === 'wasm+blas') requireBlas(this);
     await selectBackend({ backend, log: null });
     loaded = loadTinyCase(prompt, files);
   });
