@@ -4,6 +4,8 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
@@ -66,14 +68,22 @@ describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)'
 
   it('an API script with wasmThreads: 2 that calls dispose() exits 0 by itself', function () {
     requireFixtures(this, 'tiny/tiny.safetensors', 'tiny/med_config.json', 'tiny/vit_config.json', 'vocab/bert-base-uncased-vocab.txt', 'images/1.webp');
-    const script = [
-      "import { ImageReward } from './src/index.ts';",
+    // A script file, not `node -e`: the pthread workers inherit execArgv, and --input-type breaks them.
+    const dir = mkdtempSync(join(tmpdir(), 'imagereward-exit-'));
+    const scriptPath = join(dir, 'score-and-dispose.mts');
+    writeFileSync(scriptPath, [
+      `import { ImageReward } from ${JSON.stringify(join(repoRoot, 'src', 'index.ts'))};`,
       `const model = await ImageReward.load(${JSON.stringify(fixturePath('tiny/tiny.safetensors'))}, { vocab: ${JSON.stringify(fixturePath('vocab/bert-base-uncased-vocab.txt'))}, backend: 'wasm', wasmThreads: 2, log: null });`,
       `const [reward] = await model.score('a photo', [${JSON.stringify(fixturePath('images/1.webp'))}]);`,
       'console.log(Number.isFinite(reward));',
       'model.dispose();',
-    ].join('\n');
-    const child = runToExit(['--import', 'tsx', '--input-type=module', '-e', script]);
+    ].join('\n'));
+    let child: ReturnType<typeof runToExit>;
+    try {
+      child = runToExit(['--import', 'tsx', scriptPath]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(child.signal, `killed after ${EXIT_LIMIT_MS} ms: it did not exit by itself`).to.equal(null);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stdout.trim()).to.equal('true');
