@@ -12,6 +12,7 @@ import { maxAbsDiff } from './helpers/assert.js';
 import { runCli } from './helpers/cliProcess.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { GOLDEN_FILES, goldenValues, readGolden, type Golden } from './helpers/golden.js';
+import { blasUnavailableReason } from './helpers/blas.js';
 
 const BACKEND = process.env.IMAGEREWARD_TEST_BACKEND ?? 'wasm';
 const WEBP = ['1.webp', '2.webp', '3.webp', '4.webp'];
@@ -168,13 +169,17 @@ describe('CLI habits (real process)', function () {
       const plain = model.filter((a) => a !== '--backend' && a !== BACKEND);
       const run = await runCli(['info', ...plain], { env });
       expect(run.code, run.stderr).to.equal(0);
-      expect(run.stderr.trim().split('\n')).to.deep.equal(['imagereward: backend wasm (tfjs-node not installed)']);
+      // wasm+blas where a system BLAS is found (test/blas.library.test.ts covers both cases)
+      const line = blasUnavailableReason() === null
+        ? /^imagereward: backend wasm\+blas \(OpenBLAS [\d.]+, \d+ threads?; tfjs-node not installed\)$/
+        : /^imagereward: backend wasm \(tfjs-node not installed, no usable BLAS for wasm\+blas \(--verbose says what to install\)\)$/;
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(line);
       const verbose = await runCli(['info', ...plain, '--verbose'], { env });
-      expect(verbose.stderr.trim().split('\n')).to.deep.equal([
-        'imagereward: backend wasm (tfjs-node not installed)',
-        verbose.stderr.trim().split('\n')[1]!,
-        verbose.stderr.trim().split('\n')[2]!,
-      ]);
+      const verboseLines = verbose.stderr.trim().split('\n');
+      expect(verboseLines[0]).to.equal(lines[0]);
+      expect(verboseLines).to.have.length(blasUnavailableReason() === null ? 3 : 4);
       expect(verbose.stderr).to.match(/^imagereward: backend node-gpu skipped: Cannot find package '@tensorflow\/tfjs-node-gpu'/m);
       expect(verbose.stderr).to.match(/^imagereward: backend node skipped: Cannot find package '@tensorflow\/tfjs-node'/m);
     });
