@@ -14,6 +14,7 @@ import { selectBackend } from '../src/backend.js';
 import { BackendError } from '../src/errors.js';
 import { registerThreadedWasm } from '../src/wasmThreads.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
+import { requireBlas } from './helpers/blas.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,7 +30,7 @@ function runToExit(args: string[], env: NodeJS.ProcessEnv = {}): { status: numbe
 describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)', function () {
   it('runs 2 threads and matches the 1-thread rewards bit for bit', async function () {
     requireFixtures(this, ...TINY_FIXTURES);
-    const child = runToExit(['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts')], { IMAGEREWARD_WASM_THREADS: '2' });
+    const child = runToExit(['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts')], { IMAGEREWARD_WASM_THREADS: '2', IMAGEREWARD_BACKEND: '' });
     expect(child.signal, `killed after ${EXIT_LIMIT_MS} ms: it did not exit by itself`).to.equal(null);
     expect(child.status, child.stderr).to.equal(0);
     const threaded = JSON.parse(child.stdout) as { threads: number; log: string[]; rewards: number[] };
@@ -51,6 +52,21 @@ describe('threaded wasm backend (2 threads, tfjs-backend-wasm 4.22.0 internals)'
       [ids, mask, pixels, rewards].forEach((t) => t.dispose());
       model.dispose();
     }
+  });
+
+  it('wasm+blas on the threaded build (shared heap): 2 wasm threads x 1 BLAS thread, golden rewards, exits by itself', function () {
+    requireFixtures(this, ...TINY_FIXTURES);
+    requireBlas(this);
+    const child = runToExit(['--import', 'tsx', join(here, 'helpers', 'threadedRewards.ts')],
+      { IMAGEREWARD_WASM_THREADS: '2', IMAGEREWARD_BACKEND: 'wasm+blas', IMAGEREWARD_THREADS: '2' });
+    expect(child.signal, `killed after ${EXIT_LIMIT_MS} ms: it did not exit by itself`).to.equal(null);
+    expect(child.status, child.stderr).to.equal(0);
+    const threaded = JSON.parse(child.stdout) as { threads: number; log: string[]; rewards: number[] };
+    expect(threaded.threads).to.equal(2);
+    expect(threaded.log).to.have.length(1);
+    expect(threaded.log[0]).to.match(/^imagereward: backend wasm\+blas \([^,]+, 1 thread, wasm 2 threads\)$/);
+    const expected = Array.from(readSafetensors(fixturePath('tiny/golden.safetensors')).tensors.get('p0.rank.rewards')!.data as Float32Array);
+    threaded.rewards.forEach((r, i) => expect(Math.abs(r - expected[i]!), `reward ${i}`).to.be.at.most(1e-5));
   });
 
   it('the real CLI (`imagereward score --wasm-threads 2`) prints its result and exits 0 by itself', function () {

@@ -28,8 +28,11 @@ interface KernelArgs {
 let sgemm: Sgemm | undefined;
 
 function heap(backend: BackendWasm): Float32Array {
-  // HEAPF32 is on every emscripten module; the .d.ts of the unthreaded build omits it.
-  return (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
+  // HEAPF32 is on every emscripten module (the .d.ts of the unthreaded build omits it). The threaded
+  // build refreshes it lazily after a growth, so it is checked against the memory itself.
+  const module = backend.wasm as unknown as { HEAPF32: Float32Array; wasmMemory?: { buffer: ArrayBufferLike } };
+  const memory = module.wasmMemory;
+  return memory && module.HEAPF32.buffer !== memory.buffer ? new Float32Array(memory.buffer) : module.HEAPF32;
 }
 
 /** t's elements as a view of the wasm heap (no copy). Take it after the last makeOutput of the kernel. */

@@ -84,32 +84,24 @@ function fusedAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, columns:
     qColumn: columns[0], kColumn: columns[1], vColumn: columns[2], returnProbs: opts.returnProbs === true,
   };
   const inputs: tf.NamedTensorMap = opts.mask ? { q, k, v, mask: opts.mask } : { q, k, v };
-  const [context, probs] = tf.engine().runKernel(FUSED_KERNELS.attention, inputs, attrs) as tf.Tensor[];
-  return { context: context as tf.Tensor3D, ...(probs ? { probs: probs as tf.Tensor4D } : {}) };
+  return asResult(tf.engine().runKernel(FUSED_KERNELS.attention, inputs, attrs) as tf.Tensor[]);
 }
 
 function batchedAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): AttentionResult {
-  const [n, queryLen, width] = q.shape;
-  const keyLen = k.shape[1];
-  const heads = opts.numHeads;
-  const headDim = width / heads;
-  const out = tf.tidy(() => {
+  const { n, queryLen, keyLen, width, heads, headDim } = dimsOf(q, k, opts);
+  return asResult(tf.tidy(() => {
     const split = (x: tf.Tensor3D, len: number) => x.reshape([n, len, heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [N, heads, len, d]
     let scores = tf.matMul(split(q, queryLen), split(k, keyLen), false, true).mul(opts.scale) as tf.Tensor4D; // [N, heads, L, S]
     if (opts.mask) scores = scores.add(opts.mask.reshape([n, 1, 1, keyLen]));
     const probs = tf.softmax(scores) as tf.Tensor4D;
     const context = tf.matMul(probs, split(v, keyLen)).transpose([0, 2, 1, 3]).reshape([n, queryLen, width]) as tf.Tensor3D; // [N, L, E]
     return opts.returnProbs ? [context, probs] : [context];
-  });
-  return { context: out[0] as tf.Tensor3D, ...(out[1] ? { probs: out[1] as tf.Tensor4D } : {}) };
+  }));
 }
 
 function perHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): AttentionResult {
-  const [n, queryLen, width] = q.shape;
-  const keyLen = k.shape[1];
-  const heads = opts.numHeads;
-  const headDim = width / heads;
-  const out = tf.tidy(() => {
+  const { n, queryLen, keyLen, width, heads, headDim } = dimsOf(q, k, opts);
+  return asResult(tf.tidy(() => {
     const contexts: tf.Tensor2D[] = [];
     const probsPerItem: tf.Tensor3D[] = [];
     for (let b = 0; b < n; b++) {
@@ -131,7 +123,17 @@ function perHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: 
     }
     const context = tf.stack(contexts) as tf.Tensor3D;
     return opts.returnProbs ? [context, tf.stack(probsPerItem) as tf.Tensor4D] : [context];
-  });
+  }));
+}
+
+/** q [N, L, E] and k [N, S, E] split into opts.numHeads heads. */
+function dimsOf(q: tf.Tensor3D, k: tf.Tensor3D, opts: AttentionOptions) {
+  const [n, queryLen, width] = q.shape;
+  return { n, queryLen, keyLen: k.shape[1], width, heads: opts.numHeads, headDim: width / opts.numHeads };
+}
+
+/** [context] or [context, probs] as an AttentionResult. */
+function asResult(out: tf.Tensor[]): AttentionResult {
   return { context: out[0] as tf.Tensor3D, ...(out[1] ? { probs: out[1] as tf.Tensor4D } : {}) };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Child process of wasmThreads.test.ts (the thread count is fixed once a wasm backend starts):
- * selects wasm with $IMAGEREWARD_WASM_THREADS threads, as users do, and prints {threads, log,
- * rewards} for prompt 0 x the 4 fixture images as JSON, then ends by itself.
+ * selects wasm (or $IMAGEREWARD_BACKEND, e.g. wasm+blas) with $IMAGEREWARD_WASM_THREADS threads, as
+ * users do, and prints {threads, log, rewards} for prompt 0 x the 4 fixture images as JSON, then ends
+ * by itself.
  */
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../src/backend.js';
@@ -11,7 +12,7 @@ import { fixturePath } from './fixtures.js';
 import { int32Tensor2d, pixelBatch, tinyConfig } from './tinyModel.js';
 
 const log: string[] = [];
-await selectBackend({ backend: 'wasm', log: (line) => log.push(line) });
+await selectBackend({ backend: process.env.IMAGEREWARD_BACKEND || 'wasm', log: (line) => log.push(line) });
 const golden = readSafetensors(fixturePath('tiny/golden.safetensors')).tensors;
 const model = ImageRewardModel.fromTensors(readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors, tinyConfig());
 const pixels = pixelBatch(readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors, ['1.webp', '2.webp', '3.webp', '4.webp']);
