@@ -11,6 +11,7 @@ import { FileError, InputError } from '../src/errors.js';
 import { decodeImage, ImageError, MAX_IMAGE_PIXELS, preprocessImage, SUPPORTED_FORMATS } from '../src/image/index.js';
 import { checkImageSize } from '../src/image/limits.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { pngChunk } from './helpers/png.js';
 import { rejection } from './helpers/assert.js';
 
 async function expectImageError(p: Promise<unknown>, code: 'IMAGE_INVALID' | 'IMAGE_UNSUPPORTED', ...parts: (string | RegExp)[]): Promise<ImageError> {
@@ -29,10 +30,6 @@ function u32(n: number): number[] {
   return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
 }
 
-function pngChunk(type: string, body: number[] | Uint8Array): number[] {
-  // CRCs are not checked by the decoder (nor by Pillow for IDAT); zeros keep the builder short
-  return [...u32(body.length), ...[...type].map((c) => c.charCodeAt(0)), ...body, 0, 0, 0, 0];
-}
 
 /** A PNG of the given header; `rows` filtered scanlines (filter byte + data) to deflate. */
 function makePng(width: number, height: number, depth: number, ctype: number, rows: Uint8Array): Uint8Array {

@@ -15,6 +15,7 @@ import { defaultInflater, InflateError, nodeInflater, upngInflater, type Inflate
 import { decodePng, unfilterRows } from '../src/image/png.js';
 import type { DecodedImage } from '../src/image/types.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
+import { pngChunk } from './helpers/png.js';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
 
@@ -163,10 +164,6 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return Uint8Array.from(Buffer.concat(parts));
 }
 
-function pngChunk(type: string, body: Uint8Array): Uint8Array {
-  // the decoder (and Pillow, for IDAT) does not check chunk CRCs; zeros keep this short
-  return concat([Uint8Array.from([...u32(body.length), ...[...type].map((c) => c.charCodeAt(0))]), body, new Uint8Array(4)]);
-}
 
 function pngFile(width: number, height: number, depth: number, ctype: number, interlace: number, zlibStream: Uint8Array): Uint8Array {
   return concat([

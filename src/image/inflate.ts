@@ -74,3 +74,27 @@ export const nodeInflater: Inflater | null = zlibModule === null ? null : makeNo
 
 /** Node's zlib where available, else upng-js's inflate. */
 export const defaultInflater: Inflater = nodeInflater ?? upngInflater;
+
+/**
+ * zlib.decompressobj().decompress(data, maxBytes) as Pillow's `_safe_zlib_decompress` uses it for
+ * text and ICC chunks: 'too-large' when the stream holds more than `maxBytes` bytes, 'corrupt' when
+ * zlib fails first, else the (possibly partial) output. Node's zlib stops at `maxBytes`; upng-js's
+ * inflate (no Node) has no cap and is checked after the fact.
+ */
+export function inflateUpTo(data: Uint8Array, maxBytes: number): Uint8Array | 'too-large' | 'corrupt' {
+  if (zlibModule === null) {
+    let out: Uint8Array;
+    try {
+      out = upngInflater.inflate(data);
+    } catch {
+      return 'corrupt';
+    }
+    return out.length > maxBytes ? 'too-large' : out;
+  }
+  try {
+    const out = zlibModule.inflateSync(data, { finishFlush: zlibModule.constants.Z_SYNC_FLUSH, maxOutputLength: maxBytes });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'corrupt';
+  }
+}

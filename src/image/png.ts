@@ -13,6 +13,7 @@ import { invalidImage } from './errors.js';
 import { defaultInflater, InflateError, type Inflater } from './inflate.js';
 import type { DecodedImage, PillowMode } from './types.js';
 import { checkImageSize } from './limits.js';
+import { checkPillowChunkRules, type PngChunk } from './pngPillowRules.js';
 
 interface PngHeader { width: number; height: number; depth: number; ctype: number; interlace: number }
 
@@ -27,11 +28,15 @@ function readU32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
-/** Walks the chunk list: IHDR first, every chunk inside the file, IDAT present, IEND reached. */
+/**
+ * Walks the chunk list: IHDR first, every chunk inside the file, IDAT present, IEND reached; then
+ * the chunk rules Pillow refuses files by (pngPillowRules.ts).
+ */
 function readChunks(bytes: Uint8Array, source: string): PngChunks {
   let header: PngHeader | null = null;
   let palette: Uint8Array | null = null;
   const idatParts: Uint8Array[] = [];
+  const all: PngChunk[] = [];
   let at = 8;
   for (;;) {
     if (at + 8 > bytes.length) throw invalidImage(source, 'truncated PNG: file ends before the IEND chunk');
@@ -40,6 +45,7 @@ function readChunks(bytes: Uint8Array, source: string): PngChunks {
     const body = at + 8;
     if (body + length + 4 > bytes.length) throw invalidImage(source, `truncated PNG: chunk ${type} runs past the end of the file`);
     if (header === null && type !== 'IHDR') throw invalidImage(source, `corrupt PNG: first chunk is ${JSON.stringify(type)}, not IHDR`);
+    all.push({ type, body: bytes.subarray(body, body + length), crc: readU32(bytes, body + length) });
     if (type === 'IHDR') {
       if (length !== 13) throw invalidImage(source, `corrupt PNG: IHDR has length ${length}, not 13`);
       header = {
@@ -57,6 +63,7 @@ function readChunks(bytes: Uint8Array, source: string): PngChunks {
   }
   if (header === null) throw invalidImage(source, 'corrupt PNG: no IHDR chunk');
   if (idatParts.length === 0) throw invalidImage(source, 'corrupt PNG: no IDAT chunk');
+  checkPillowChunkRules(all, source);
   const total = idatParts.reduce((n, p) => n + p.length, 0);
   const idat = new Uint8Array(total);
   let off = 0;
