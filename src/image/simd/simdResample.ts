@@ -62,6 +62,11 @@ class Layout {
   }
 }
 
+/** Zeroes bytes [used, stride) of each of `lines` lines starting at `at`. */
+function zeroTails(bytes: Uint8Array, at: number, lines: number, stride: number, used: number): void {
+  for (let i = 0; i < lines; i++) bytes.fill(0, at + i * stride + used, at + (i + 1) * stride);
+}
+
 /** A pass's coefficients as the kernel reads them: (ymin, count) pairs, then each weight 4 times. */
 function writeCoefficients(mem: ArrayBuffer, boundsAt: number, coefsAt: number, c: Coefficients): void {
   new Int32Array(mem, boundsAt, c.bounds.length).set(c.bounds);
@@ -80,6 +85,7 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   if (!k) return null;
   const { width, height, bands } = src;
   if (premultiplyAlpha && bands !== 2 && bands !== 4) throw new Error(`premultiplyAlpha needs 2 or 4 bands, got ${bands}`);
+  if (src.data.length !== width * height * bands) throw new RangeError(`a ${width}x${height}x${bands} plane needs ${width * height * bands} bytes, got ${src.data.length}`);
   const plan = planResample(width, height, xsize, ysize);
   const h = plan.horizontal;
   const v = plan.vertical;
@@ -101,6 +107,16 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   if (missing > 0) k.memory.grow(Math.ceil(missing / PAGE));
   const mem = k.memory.buffer;
   new Uint8Array(mem, source, src.data.length).set(src.data);
+  // The kernels read whole 16-byte (pass) and 4-byte (transpose) groups, so they also read the
+  // padding after the source and after each line's bytes: zeroed, so that no byte an earlier call
+  // left in this memory is ever read (everything else they read is written by this call first).
+  const bytes = new Uint8Array(mem);
+  bytes.fill(0, source + src.data.length, source + src.data.length + 16);
+  if (h) {
+    zeroTails(bytes, columns, width, colStride, rows * bands);
+    zeroTails(bytes, columnsOut, xsize, colStride, rows * bands);
+    zeroTails(bytes, rowsOut, rows, rowStride, xsize * bands);
+  }
   if (premultiplyAlpha) k.premultiply[bands as 2 | 4](source, src.data.length);
   const done = (result: Plane<Uint8Array>): Plane<Uint8Array> => {
     if (mem.byteLength > KEEP_BYTES) kernels = undefined; // a wasm memory cannot shrink: let this one go
@@ -126,7 +142,6 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   }
   const rowLen = xsize * bands;
   const out = new Uint8Array(rowLen * ysize);
-  const view = new Uint8Array(mem);
-  for (let y = 0; y < ysize; y++) out.set(view.subarray(lines + y * lineStride, lines + y * lineStride + rowLen), y * rowLen);
+  for (let y = 0; y < ysize; y++) out.set(bytes.subarray(lines + y * lineStride, lines + y * lineStride + rowLen), y * rowLen);
   return done({ data: out, width: xsize, height: ysize, bands });
 }
