@@ -3,10 +3,10 @@
  * and reuse the result; abandoned locks are taken over; a lock is only ever removed by its owner.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ImageReward } from '../src/api/imagereward.js';
 import { ensureHubFiles, type HubFile } from '../src/hub/index.js';
@@ -17,6 +17,8 @@ import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 
 /** A pid that runs nowhere on this machine (pid_max is at most 2^22). */
 const DEAD_PID = 4_194_304 + 7;
+
+interface RaceReport { trial: number; ok: boolean; error?: string; code?: string; path?: string }
 
 function lockOf(owner: LockOwner): string {
   return JSON.stringify(owner);
@@ -97,6 +99,78 @@ describe('cache locks (one writer per file across processes)', function () {
     expect(JSON.parse(readFileSync(lock, 'utf8')).token).to.equal('another0process1');
   });
 
+  describe('many processes racing for an abandoned lock (real processes, atomic takeover)', function () {
+    const WORKERS = 6;
+
+    /** Starts WORKERS racers (test/helpers/lockRaceWorker.ts), runs `trials` trials one after another, returns each trial's reports. */
+    async function race(mode: 'lock' | 'hub', trials: number, prepare: (trial: number) => void, endpoint = ''): Promise<RaceReport[][]> {
+      const reports: RaceReport[][] = Array.from({ length: trials }, () => []);
+      let ready = 0;
+      const exits = Array.from({ length: WORKERS }, () => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/lockRaceWorker.ts', dir, String(trials), mode, endpoint], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let buffered = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (line === 'ready') ready++;
+            else { const r = JSON.parse(line) as RaceReport; reports[r.trial]!.push(r); }
+          }
+        });
+        return new Promise<number | null>((r) => child.on('exit', r));
+      });
+      const until = async (done: () => boolean): Promise<void> => { while (!done()) await new Promise((r) => setTimeout(r, 5)); };
+      await until(() => ready === WORKERS);
+      for (let t = 0; t < trials; t++) {
+        prepare(t);
+        writeFileSync(join(dir, `go-${t}`), '');
+        await until(() => reports[t]!.length === WORKERS);
+      }
+      expect(await Promise.all(exits)).to.deep.equal(Array(WORKERS).fill(0));
+      return reports;
+    }
+
+    const staleLock = (path: string): void => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.lock`, lockOf({ pid: DEAD_PID, host: hostname(), token: 'deaddeaddeaddead' }));
+    };
+
+    it('20 trials x 6 processes on a dead owner\'s lock: one holder at a time, every process gets its turn, nothing left behind', async function () {
+      this.timeout(180_000);
+      const reports = await race('lock', 20, (t) => staleLock(join(dir, String(t), 'file.bin')));
+      for (const [t, trial] of reports.entries()) {
+        expect(trial.filter((r) => !r.ok), `trial ${t}`).to.deep.equal([]); // an EEXIST on the holder file = two holders
+        expect(readdirSync(join(dir, String(t))), `trial ${t}`).to.deep.equal([]); // no lock, marker or temp file left
+      }
+    });
+
+    it('10 trials x 6 processes fetching one file from the local hub past a dead owner\'s lock: one transfer, the right bytes, no untyped error', async function () {
+      this.timeout(180_000);
+      const body = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24);
+      const hub = new FakeHub(new Map([['THUDM/ImageReward/ImageReward.pt', body]]));
+      hub.cdnDelayMs = 30;
+      await hub.start();
+      try {
+        const reports = await race('hub', 10, (t) => {
+          const target = join(dir, String(t), 'cache', 'THUDM', 'ImageReward', 'ImageReward.pt');
+          staleLock(target);
+          if (t % 2 === 1) writeFileSync(`${target}.partial`, body.subarray(0, 100_000)); // an interrupted transfer to resume
+        }, hub.endpoint);
+        for (const [t, trial] of reports.entries()) {
+          expect(trial.filter((r) => !r.ok), `trial ${t}`).to.deep.equal([]);
+          const target = join(dir, String(t), 'cache', 'THUDM', 'ImageReward', 'ImageReward.pt');
+          expect(trial.map((r) => r.path)).to.deep.equal(Array(WORKERS).fill(target));
+          expect(sha256(readFileSync(target)), `trial ${t}`).to.equal(sha256(body));
+          expect(readdirSync(dirname(target)), `trial ${t}`).to.deep.equal(['ImageReward.pt']);
+        }
+        expect(hub.requests.filter((r) => r.url.startsWith('/cdn/'))).to.have.length(10); // one transfer per trial
+      } finally {
+        await hub.stop();
+      }
+    });
+  });
+
   describe('downloads and conversions', function () {
     let hub: FakeHub;
     let pt: Uint8Array;
@@ -156,7 +230,9 @@ describe('cache locks (one writer per file across processes)', function () {
       models.forEach((m) => m.dispose());
       expect(lines.filter((l) => l.startsWith('imagereward: converting '))).to.have.length(1);
       expect(lines.filter((l) => l.startsWith('imagereward: waiting for '))).to.have.length(1);
-      expect(readdirSync(join(dir, 'converted')).filter((f) => !f.endsWith('.safetensors'))).to.deep.equal([]);
+      const files = readdirSync(join(dir, 'converted'));
+      expect(files).to.have.length(2);
+      expect(files.filter((f) => !f.endsWith('.safetensors'))).to.deep.equal([`${files.find((f) => f.endsWith('.safetensors'))}.record.json`]);
     });
   });
 });

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { convertCheckpoint } from '../convert/index.js';
 import { FileError } from '../errors.js';
 import {
   BERT_BASE_UNCASED_VOCAB, HUB_MODELS, cachedHubPath, ensureHubFiles, hubModel, isHubModelName, resolveCacheDir, type HubOptions,
@@ -15,11 +14,14 @@ import {
 import { describeOwner, withFileLock } from '../hub/lock.js';
 import { describeFsError } from '../util/fs.js';
 import { progressOption, withTask } from '../util/progress.js';
+import { checkConverted, convertAndRecord, staleConversionError, type CacheVerdict } from './convertedCache.js';
 import type { ConfigPaths } from './modelConfig.js';
 
 export interface ModelSourceOptions extends HubOptions, ConfigPaths {
   /** A vocab.txt to use (default: vocab.txt beside the model, else bert-base-uncased from the hub cache). */
   readonly vocab?: string;
+  /** Hash converted weights in full before using them (default: size, header hash and mtime only). */
+  readonly verify?: boolean;
 }
 
 export type ModelOrigin = 'hub' | 'safetensors' | 'pt' | 'directory';
@@ -75,18 +77,27 @@ function configsNear(path: string, configs: ConfigPaths): ConfigPaths {
   return { medConfig: configs.medConfig ?? near('med_config.json'), vitConfig: configs.vitConfig ?? near('vit_config.json') };
 }
 
-/** Converts once per cache: one process at a time converts, the others wait and use its result. */
-async function convertOnce(ptPath: string, outPath: string, configs: ConfigPaths, options: ModelSourceOptions): Promise<void> {
-  if (existsSync(outPath)) return;
+/**
+ * Converts once per cache: one process at a time converts, the others wait and use its result. A
+ * converted file is checked first (convertedCache.ts) and converted again when it fails its check.
+ */
+async function convertOnce(ptPath: string, outPath: string, configs: ConfigPaths, options: ModelSourceOptions, checked?: CacheVerdict): Promise<void> {
+  const verify = options.verify ?? false;
+  if ((checked ?? await checkConverted(outPath, verify)).ok) return;
   const log = options.log;
-  await withFileLock(outPath, async () => {
-    if (existsSync(outPath)) return;
+  await withFileLock(outPath, async (heartbeat) => {
+    const verdict = await checkConverted(outPath, verify); // another process may have converted it meanwhile
+    if (verdict.ok) return;
+    if (existsSync(outPath)) {
+      if (!existsSync(ptPath)) throw staleConversionError(outPath, ptPath, verdict.reason);
+      log?.(`imagereward: ${outPath} cannot be used (${verdict.reason}); converting it again`);
+    }
     log?.(`imagereward: converting ${ptPath} to ${outPath} (once)`);
-    await withTask(progressOption(options.progress), 'convert', undefined, 'tensors', (task) => convertCheckpoint(ptPath, outPath, {
+    await withTask(progressOption(options.progress), 'convert', undefined, 'tensors', (task) => convertAndRecord(ptPath, outPath, {
       medConfigPath: configs.medConfig, vitConfigPath: configs.vitConfig,
       onProgress: (done, total) => { task.setTotal(total); task.update(done); },
-    }));
-  }, (owner) => log?.(`imagereward: waiting for ${describeOwner(owner)} converting to ${outPath}`));
+    }, heartbeat));
+  }, (owner) => log?.(`imagereward: waiting for ${describeOwner(owner)} converting to ${outPath}`), options.lockTimings);
 }
 
 type VocabChoice = Pick<ModelSource, 'vocabPath' | 'vocabSha256'>;
@@ -114,11 +125,12 @@ export async function resolveModelSource(nameOrPath: string, options: ModelSourc
     const ptPath = cachedHubPath(cacheDir, model.checkpoint);
     const converted = ptPath.replace(/\.pt$/, '.safetensors');
     const medPath = cachedHubPath(cacheDir, model.medConfig);
-    const needed = existsSync(converted) ? [model.medConfig] : [model.checkpoint, model.medConfig];
+    const checked = await checkConverted(converted, options.verify ?? false);
+    const needed = checked.ok ? [model.medConfig] : [model.checkpoint, model.medConfig]; // a bad conversion is redone from the .pt
     if (!options.vocab) needed.push(model.vocab);
     await ensureHubFiles(needed, options);
     const hubConfigs: ConfigPaths = { medConfig: configs.medConfig ?? medPath, vitConfig: configs.vitConfig };
-    await convertOnce(ptPath, converted, hubConfigs, options);
+    await convertOnce(ptPath, converted, hubConfigs, options, checked);
     const vocab = options.vocab ? await vocabFor(undefined, options) : defaultVocab(cachedHubPath(cacheDir, model.vocab));
     return { requested: nameOrPath, origin: 'hub', weightsPath: converted, ...vocab, configPaths: hubConfigs };
   }

@@ -6,7 +6,7 @@
  * followed by hand so that the hub's `x-linked-etag` / `x-linked-size` (the sha256 and size of an
  * LFS file, sent on the redirect itself) can be read.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, fsyncSync, closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeAll } from '../util/fs.js';
@@ -112,11 +112,9 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   mkdirSync(dirname(dest), { recursive: true });
   let offset = existsSync(partial) ? statSync(partial).size : 0;
   const resumedFrom = offset;
-  let hash = offset > 0 ? await hashFile(partial) : createHash('sha256');
   const restart = () => {
     rmSync(partial, { force: true });
     offset = 0;
-    hash = createHash('sha256');
   };
   const retries = options.retries ?? 3;
   const idleMs = options.idleTimeoutMs ?? 60_000;
@@ -168,7 +166,6 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           arm();
           const bytes = chunk as Uint8Array;
           writeAll(fd, bytes);
-          hash.update(bytes);
           offset += bytes.length;
           options.onProgress?.(offset, options.expectedSize ?? linked.size ?? total);
         }
@@ -189,18 +186,29 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       clearTimeout(timer);
     }
   }
-  const expectedSize = options.expectedSize ?? linked.size ?? total;
-  if (expectedSize !== undefined && offset !== expectedSize) {
-    rmSync(partial, { force: true });
-    fail(`download of ${url} is ${offset} bytes, expected ${expectedSize}; the file was discarded`);
+  // The bytes are checked as they are on disk, after moving them to a name of their own: what
+  // reaches `dest` is exactly what was hashed, whatever else wrote to the `.partial` name.
+  const staged = `${dest}.${randomBytes(6).toString('hex')}.verify`;
+  try {
+    renameSync(partial, staged);
+  } catch (err) {
+    fail(`download of ${url}: ${partial} vanished before it could be checked (${(err as NodeJS.ErrnoException).code ?? String(err)}); run again`, err);
   }
-  const sha256 = hash.digest('hex');
-  const expectedSha = options.expectedSha256?.toLowerCase() ?? linked.sha256;
-  if (expectedSha !== undefined && sha256 !== expectedSha) {
-    rmSync(partial, { force: true });
-    fail(`checksum mismatch for ${url}: sha256 ${sha256}, expected ${expectedSha}; the file was discarded`);
+  try {
+    const size = statSync(staged).size;
+    const expectedSize = options.expectedSize ?? linked.size ?? total;
+    if (expectedSize !== undefined && size !== expectedSize) {
+      fail(`download of ${url} is ${size} bytes, expected ${expectedSize}; the file was discarded`);
+    }
+    const sha256 = (await hashFile(staged)).digest('hex');
+    const expectedSha = options.expectedSha256?.toLowerCase() ?? linked.sha256;
+    if (expectedSha !== undefined && sha256 !== expectedSha) {
+      fail(`checksum mismatch for ${url}: sha256 ${sha256}, expected ${expectedSha}; the file was discarded`);
+    }
+    renameSync(staged, dest);
+    const verifiedBy = options.expectedSha256 ? 'expected' : linked.sha256 ? 'x-linked-etag' : 'none';
+    return { path: dest, bytes: size, sha256, resumedFrom, verifiedBy };
+  } finally {
+    rmSync(staged, { force: true });
   }
-  renameSync(partial, dest);
-  const verifiedBy = options.expectedSha256 ? 'expected' : linked.sha256 ? 'x-linked-etag' : 'none';
-  return { path: dest, bytes: offset, sha256, resumedFrom, verifiedBy };
 }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { cachedHubPath, resolveCacheDir } from './cache.js';
 import { downloadFile } from './download.js';
-import { describeOwner, withFileLock } from './lock.js';
+import { describeOwner, withFileLock, type LockTimings } from './lock.js';
 import { DownloadError, type MissingFile } from './errors.js';
 import { HUB_MODELS, hubEndpoint, hubUrl, type HubFile, type HubModel } from './manifest.js';
 import { progressOption, type Progress } from '../util/progress.js';
@@ -14,6 +14,7 @@ export { DownloadError, placeFilesHint, type MissingFile } from './errors.js';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
 export { BERT_BASE_UNCASED_VOCAB, DEFAULT_HUB_ENDPOINT, HUB_MODELS, hubEndpoint, hubUrl, type HubFile, type HubModel } from './manifest.js';
 export { cachedHubPath, defaultCacheDir, resolveCacheDir } from './cache.js';
+export type { LockTimings } from './lock.js';
 
 export interface HubOptions {
   /** Cache root (default $IMAGEREWARD_CACHE, else ~/.cache/imagereward). */
@@ -29,6 +30,8 @@ export interface HubOptions {
   readonly retryDelayMs?: number;
   /** Says what is being done (e.g. waiting for another process downloading the same file); null or absent: quiet. */
   readonly log?: ((line: string) => void) | null;
+  /** The cache locks' poll, heartbeat and staleness intervals (lock.ts defaults: 500 ms, 15 s, 2 min). */
+  readonly lockTimings?: LockTimings;
 }
 
 export function isHubModelName(name: string): boolean {
@@ -82,7 +85,7 @@ export async function ensureHubFiles(files: readonly HubFile[], options: HubOpti
       } finally {
         task.finish();
       }
-    }, (owner) => options.log?.(`imagereward: waiting for ${describeOwner(owner)} downloading ${e.path}`));
+    }, (owner) => options.log?.(`imagereward: waiting for ${describeOwner(owner)} downloading ${e.path}`), options.lockTimings);
   }
   return entries.map((e) => e.path);
 }

@@ -18,6 +18,7 @@ export const MODEL_OPTIONS: OptionSpec = {
   head: { type: 'string' },
   'batch-size': { type: 'string' },
   offline: { type: 'boolean' },
+  verify: { type: 'boolean' },
   json: { type: 'boolean' },
 };
 
@@ -43,6 +44,7 @@ export const MODEL_USAGE = [
   '  --head FILE        head-only safetensors (mlp.layers.*) overlaid on the model\'s head',
   '  --batch-size N     images per encoder call (default 4)',
   '  --offline          never download; say which files to place where',
+  '  --verify           hash converted weights in full before use (default: size, header, mtime)',
   '  --json             print JSON',
 ].join('\n');
 
@@ -80,6 +82,7 @@ export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliContext)
     head: stringOption(args, 'head'),
     batchSize: positiveIntOption(args, 'batch-size'),
     offline: args.values.offline === true ? true : undefined,
+    verify: args.values.verify === true ? true : undefined,
     progress: io.progress,
     log: (line) => io.info(line),
     verbose: io.verbose,
