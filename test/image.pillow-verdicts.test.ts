@@ -129,3 +129,78 @@ describe('PNG files Pillow 9.4 refuses (PngImagePlugin verdicts)', function () {
     });
   });
 });
+
+describe('JPEG files Pillow 9.4 cannot identify for their APPn segments (item 16: truncated EXIF)', function () {
+  let base: Uint8Array;
+  let expected: number[];
+
+  const segment = (marker: number, body: ArrayLike<number>): Uint8Array => Uint8Array.from([0xff, marker, ...u16be(body.length + 2), ...Array.from(body)]);
+  const u16be = (n: number): number[] => [(n >> 8) & 255, n & 255];
+  const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+  const exif = (tiff: number[]): Uint8Array => segment(0xe1, [...ascii('Exif\0\0'), ...tiff]);
+  /** A big-endian IFD0 at offset 8: entries [tag, type, count, 4 value bytes], then a 0 next-IFD offset. */
+  const mmIfd = (entries: [number, number, number, number[]][]): number[] => [
+    ...ascii('MM\0*'), 0, 0, 0, 8, ...u16be(entries.length),
+    ...entries.flatMap(([tag, type, count, value]) => [...u16be(tag), ...u16be(type), ...u32be(count), ...value, 0, 0, 0, 0].slice(0, 12)),
+    0, 0, 0, 0,
+  ];
+  const unit = [0x0128, 3, 1, [0, 2]] as [number, number, number, number[]];
+  /** The base JPEG with `segments` inserted right after SOI. */
+  const jpeg = (...segments: Uint8Array[]): Uint8Array => concatBytes([base.subarray(0, 2), ...segments, base.subarray(2)]);
+
+  before(async function () {
+    const { encodeJpeg } = await import('./helpers/encoders.js');
+    const data = Uint8ClampedArray.from({ length: 24 * 16 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) & 255));
+    base = await encodeJpeg({ data, width: 24, height: 16 }, { quality: 90 } as never);
+    expected = Array.from((await decodeImage(base, undefined, { decoder: 'wasm' })).data);
+  });
+
+  async function jpegRefused(bytes: Uint8Array, part: string): Promise<void> {
+    const err = await rejection(decodeImage(bytes));
+    expect(err).to.be.instanceOf(ImageError);
+    expect((err as ImageError).code).to.equal('IMAGE_INVALID');
+    expect((err as Error).message).to.include(part);
+    expect((err as Error).message).to.include('Pillow 9.4 cannot identify this file');
+  }
+
+  async function jpegAccepted(bytes: Uint8Array): Promise<void> {
+    const image = await decodeImage(bytes, undefined, { decoder: 'wasm' });
+    expect(Array.from(image.data)).to.deep.equal(expected);
+  }
+
+  it('refused: a TIFF header cut after its 4-byte prefix, a little-endian BigTIFF header', async function () {
+    await jpegRefused(jpeg(exif(ascii('MM\0*\0\0'))), 'EXIF TIFF header cut to 6 bytes');
+    await jpegRefused(jpeg(exif(ascii('II*\0'))), 'EXIF TIFF header cut to 4 bytes');
+    await jpegRefused(jpeg(exif([...ascii('II+\0'), 8, 0, 0, 0])), 'BigTIFF');
+  });
+
+  it('refused: IFD0 cut after ResolutionUnit and a 1-byte XResolution; XResolution "" or "5"', async function () {
+    await jpegRefused(jpeg(exif(mmIfd([unit, [0x011a, 1, 1, [5]], [0x0100, 3, 1, [0, 1]]]).slice(0, 8 + 2 + 24))), 'single byte');
+    await jpegRefused(jpeg(exif(mmIfd([unit, [0x011a, 7, 1, [5]]]))), 'single byte');
+    await jpegRefused(jpeg(exif(mmIfd([unit, [0x011a, 2, 1, [0]]]))), 'XResolution is the string ""');
+    await jpegRefused(jpeg(exif(mmIfd([unit, [0x011a, 2, 2, ascii('5\0')]]))), 'XResolution is the string "5"');
+  });
+
+  it('refused: JFIF APP0 and Adobe APP14 segments too short for their version field', async function () {
+    await jpegRefused(jpeg(segment(0xe0, ascii('JFIF\0\x01'))), 'JFIF APP0 segment of 6 bytes');
+    await jpegRefused(jpeg(segment(0xee, ascii('Adobe\0'))), 'Adobe APP14 segment of 6 bytes');
+  });
+
+  it('accepted, as Pillow: short headers Pillow rejects quietly, caught errors, a JFIF dpi read first, a valid EXIF first', async function () {
+    await jpegAccepted(jpeg(exif(ascii('MM\0')))); // no valid prefix: SyntaxError, caught
+    await jpegAccepted(jpeg(exif([])));
+    await jpegAccepted(jpeg(exif([...ascii('MM\0+'), 0, 0, 0, 8]))); // big-endian "BigTIFF" reads as classic TIFF
+    await jpegAccepted(jpeg(exif(mmIfd([unit, [0x011a, 1, 2, [5, 1]]]))));
+    await jpegAccepted(jpeg(exif(mmIfd([unit, [0x011a, 2, 2, ascii('x\0')]])))); // float('x'): ValueError, caught
+    await jpegAccepted(jpeg(exif(mmIfd([[0x011a, 1, 1, [5]]])))); // no ResolutionUnit: KeyError, caught
+    await jpegAccepted(jpeg(exif(mmIfd([unit, [0x011a, 1, 1, [5]]]).slice(0, 8 + 2 + 6)))); // cut inside the first entry
+    const jfifDpi = segment(0xe0, [...ascii('JFIF\0'), 1, 1, 1, 0, 72, 0, 72, 0, 0]);
+    await jpegAccepted(jpeg(jfifDpi, exif(ascii('MM\0*\0\0'))));
+    const good = exif(mmIfd([unit, [0x011a, 5, 1, [0, 0, 0, 38]]]).concat([0, 0, 0, 72, 0, 0, 0, 1]));
+    await jpegAccepted(jpeg(good, exif(ascii('MM\0*\0\0')))); // only the first EXIF segment counts
+  });
+
+  it('a JFIF segment after the bad EXIF does not save it (the EXIF is read at its own segment)', async function () {
+    await jpegRefused(jpeg(exif(ascii('MM\0*\0\0')), segment(0xe0, [...ascii('JFIF\0'), 1, 1, 1, 0, 72, 0, 72, 0, 0])), 'cut to 6 bytes');
+  });
+});

@@ -9,6 +9,7 @@
 import { invalidImage, unsupportedImage } from './errors.js';
 import { decodeJpegJs } from './jpegjs/decoder.js';
 import { isStartOfFrame, M_EOI, M_RST0, M_SOI, M_SOS, nextMarker, readFrame, SegmentReader, type Frame } from './jpegjs/markers.js';
+import { checkPillowAppSegments } from './jpegPillowRules.js';
 import { checkImageSize } from './limits.js';
 import type { JpegWebpDecoder } from './decoderChoice.js';
 import { nativeJpegPixels } from './nativeDecode.js';
@@ -75,6 +76,7 @@ function decodeWithTypeScript(bytes: Uint8Array, source: string): DecodedImage {
 export async function decodeJpeg(bytes: Uint8Array, source: string, decoder: JpegWebpDecoder = 'wasm'): Promise<DecodedImage> {
   const frame = readFrameHeader(bytes, source);
   checkImageSize(frame.width, frame.height, source);
+  checkPillowAppSegments(bytes, source);
   const components = frame.components.length;
   if (components === 4) return decodeWithTypeScript(bytes, source);
   if (components !== 1 && components !== 3) {
