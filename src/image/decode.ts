@@ -18,7 +18,7 @@ export interface DecodeOptions {
 /**
  * Decodes PNG / JPEG / WebP bytes. `source` names the input in error messages (a file path, or
  * '<bytes>'). Throws ImageError: IMAGE_INVALID for empty, truncated, corrupt, zero-sized or too
- * large images, IMAGE_UNSUPPORTED for other formats, 12-bit JPEG and animated WebP;
+ * large images, IMAGE_UNSUPPORTED for other formats and 12-bit JPEG (an animated WebP gives its first frame);
  * InputError for an unknown decoder name, BackendError (NativeDecoderUnavailableError) for 'native'
  * without sharp. `decoder` in the result says which code produced the pixels.
  */
