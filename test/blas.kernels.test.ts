@@ -79,6 +79,10 @@ describe('BLAS kernels (wasm+blas vs cpu)', function () {
       const r = multiHeadAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { numHeads: 4, scale: 0.5, mask: m as tf.Tensor2D, returnProbs: true });
       return [r.context, r.probs!];
     }, 1e-5, 'fused');
+    // without probabilities the 1/sum is applied to the context rows instead
+    await expectSame([input([2, 4, 16], 10), input([2, 6, 16], 11), input([2, 6, 16], 12), mask], (q, k, v, m) =>
+      [multiHeadAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { numHeads: 4, scale: 0.5, mask: m as tf.Tensor2D }).context], 1e-5, 'fused');
+    await expectSame([input([2, 5, 48], 13)], (qkv) => [packedSelfAttention(qkv as tf.Tensor3D, { numHeads: 2, scale: 0.25 }).context], 1e-5, 'fused');
     await expectSame([input([2, 5, 48], 13)], (qkv) => {
       const r = packedSelfAttention(qkv as tf.Tensor3D, { numHeads: 2, scale: 0.25, returnProbs: true });
       return [r.context, r.probs!];

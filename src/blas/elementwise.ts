@@ -101,6 +101,16 @@ export function geluInPlace(x: Float32Array): void {
 
 /** Softmax of every row of `width` in place (max subtracted first, as torch does). */
 export function softmaxRows(x: Float32Array, width: number): void {
+  const inverses = expRows(x, width);
+  for (let r = 0; r < inverses.length; r++) scaleRow(x, r * width, width, inverses[r]!);
+}
+
+/**
+ * The unnormalised half of a softmax: exp(x - row max) in place; returns 1 / (row sum) per row, for
+ * the caller to apply where it is cheapest (attention scales the 64-wide context rows, not the
+ * 197-wide probability rows).
+ */
+export function expRows(x: Float32Array, width: number, inverses = new Float64Array(x.length / width)): Float64Array {
   const rows = x.length / width;
   for (let r = 0; r < rows; r++) {
     const base = r * width;
@@ -112,9 +122,14 @@ export function softmaxRows(x: Float32Array, width: number): void {
       x[base + i] = e;
       sum += e;
     }
-    const inv = 1 / sum;
-    for (let i = 0; i < width; i++) x[base + i]! *= inv;
+    inverses[r] = 1 / sum;
   }
+  return inverses;
+}
+
+/** x[base .. base + width) *= factor. */
+export function scaleRow(x: Float32Array, base: number, width: number, factor: number): void {
+  for (let i = 0; i < width; i++) x[base + i]! *= factor;
 }
 
 /** For tests: the tabulated erf and exp against which Math-based references are compared. */

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { FUSED_KERNELS, fusedKernelsActive } from '../ops/dispatch.js';
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, type Sgemm } from './library.js';
-import { geluInPlace, layerNormRows, softmaxRows } from './elementwise.js';
+import { expRows, geluInPlace, layerNormRows, scaleRow, softmaxRows } from './elementwise.js';
 
 type TensorInfo = tf.TensorInfo;
 interface KernelArgs {
@@ -166,6 +166,7 @@ function attentionKernel(args: KernelArgs): TensorInfo[] {
   const probs = attrs.returnProbs ? backend.makeOutput([n, heads, queryLen, keyLen], 'float32') : undefined;
   const tile = queryLen * keyLen;
   if (!probs && scratch.length < tile) scratch = new Float32Array(tile);
+  const inverses = new Float64Array(queryLen);
   const qv = view(backend, q);
   const kv = view(backend, k);
   const vv = view(backend, v);
@@ -183,10 +184,15 @@ function attentionKernel(args: KernelArgs): TensorInfo[] {
         qv.subarray(b * queryLen * ldq + attrs.qColumn + h * d), ldq,
         kv.subarray(b * keyLen * ldk + attrs.kColumn + h * d), ldk,
         maskRow ? 1 : 0, scores, keyLen);
-      softmaxRows(scores, keyLen);
+      const contextBase = b * queryLen * width + h * d;
+      if (pv) softmaxRows(scores, keyLen);
+      else expRows(scores, keyLen, inverses);
       f(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, queryLen, d, keyLen, 1,
         scores, keyLen, vv.subarray(b * keyLen * ldv + attrs.vColumn + h * d), ldv,
-        0, cv.subarray(b * queryLen * width + h * d), width);
+        0, cv.subarray(contextBase), width);
+      // Without returned probabilities the softmax's 1/sum is applied to the d-wide context rows:
+      // (e / sum) v = (e v) / sum.
+      if (!pv) for (let r = 0; r < queryLen; r++) scaleRow(cv, contextBase + r * width, d, inverses[r]!);
     }
   }
   return probs ? [context, probs] : [context];
