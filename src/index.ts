@@ -23,7 +23,7 @@ export { readHeadFile, writeHeadFile } from './model/headFile.js';
 export { rewardGradient, normalizePixels, type PixelSpace } from './train/reward-grad.js';
 export { BertTokenizer, BERT_BASE_UNCASED_VOCAB_SHA256, TokenizerError } from './tokenizer/index.js';
 export { preprocessImage, ImageError, SUPPORTED_FORMATS, type PreprocessedImage, type RawImage } from './image/index.js';
-export { convertCheckpoint, CheckpointError } from '../src/convert/index.js';
+export { convertCheckpoint, CheckpointError } from './convert/index.js';
 export { selectBackend, BACKEND_NAMES, type BackendChoice, type BackendName } from './backend.js';
 export {
   ImageRewardError, SafetensorsError, WeightsError, ConfigError, FileError, InputError, BackendError, type ErrorCode,

@@ -8,6 +8,7 @@ import { ImageRewardError } from '../errors.js';
 import { createProgress } from '../util/progress.js';
 import type { CliContext, CliIO, Command, OptionSpec } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { packageVersion } from './version.js';
 
 const GLOBAL_OPTIONS: OptionSpec = {
   verbose: { type: 'boolean' },
@@ -42,7 +43,7 @@ function helpText(): string {
     '',
     GLOBAL_USAGE,
     '',
-    'Run `imagereward <command> --help` for a command\'s options.',
+    'Run `imagereward <command> --help` for a command\'s options, `imagereward --version [--json]` for the version.',
   ].join('\n');
 }
 
@@ -51,6 +52,15 @@ export class UsageError extends ImageRewardError {
   constructor(message: string) {
     super('INPUT_INVALID', message);
   }
+}
+
+/** `imagereward --version [--json]`: the version alone, or {"name", "version"}. */
+function printVersion(rest: readonly string[], io: CliIO): number {
+  const extra = rest.filter((a) => a !== '--json');
+  if (extra.length > 0) throw new UsageError(`no arguments allowed but --json (got ${extra.join(' ')})`);
+  const { name, version } = packageVersion();
+  io.out(rest.includes('--json') ? JSON.stringify({ name, version }) : version);
+  return 0;
 }
 
 export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
@@ -63,6 +73,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   const json = rest.includes('--json');
   const verbose = rest.includes('--verbose');
   try {
+    if (name === '--version') return printVersion(rest, io);
     if (!command) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.out(`${command.usage}\n\n${GLOBAL_USAGE}`);
