@@ -109,4 +109,4 @@ if (problems.length > 0) {
   console.error(`build:node: the compiled package would not run once installed:\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`build:node: ${files.length} files in dist/`);
+console.error(`build:node: ${files.length} files in dist/`);
