@@ -46,6 +46,9 @@ describe('progress (src/util/progress.ts)', () => {
   it('a bar on a terminal (cli-progress) with the counts, the note and a final newline; off shows nothing', () => {
     const tty = fakeTerminal();
     const task = createProgress('bar', { line: () => { throw new Error('no lines in bar mode'); }, stream: tty }).task('train-head', 4, 'epochs');
+    // a rate needs elapsed time: within the same millisecond describeProgress rightly shows none
+    const started = Date.now();
+    while (Date.now() - started < 5) { /* let 5 ms pass */ }
     task.update(4, 'loss 0.1234');
     task.finish();
     expect(tty.text).to.match(/train-head \[[^\]]+\] 4\/4 epochs \(100%\), [\d.]+ epochs\/s, loss 0\.1234/);
