@@ -193,7 +193,8 @@ function unpackRows(chunks: PngChunks, source: string, inflater: Inflater): { ro
 
   let raw: Uint8Array;
   try {
-    raw = inflater.inflate(chunks.idat);
+    // capped at what the header needs: a small file cannot inflate to gigabytes
+    raw = inflater.inflate(chunks.idat, expected);
   } catch (err) {
     if (!(err instanceof InflateError)) throw err;
     throw invalidImage(source, `corrupt PNG: image data does not inflate (${err.message})`, err);

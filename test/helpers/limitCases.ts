@@ -1,0 +1,24 @@
+/**
+ * The cases limited-child.ts runs in a memory-limited child process: each takes a path (a small file
+ * the test generated) and returns a small JSON summary, or throws the error under test.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { decodeImage, preprocessImage } from '../../src/image/index.js';
+
+type Case = (arg: string) => Promise<unknown>;
+
+const sha256 = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
+
+export const cases: Record<string, Case> = {
+  /** decodeImage of a file's bytes with the wasm / js decoders. */
+  async decode(path) {
+    const img = await decodeImage(readFileSync(path), path, { decoder: 'wasm' });
+    return { mode: img.mode, width: img.width, height: img.height, sha256: sha256(img.data) };
+  },
+  /** The whole transform (wasm decoders), as `imagereward score` runs it. */
+  async preprocess(path) {
+    const p = await preprocessImage(path, { decoder: 'wasm' });
+    return { resizedSize: p.resizedSize, cropBox: p.cropBox, sha256: sha256(p.pixels) };
+  },
+};
