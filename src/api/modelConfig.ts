@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, parseMedConfig, parseVitConfig,
+  IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, MAX_CONFIG_FILE_BYTES, parseMedConfig, parseVitConfig,
   type ImageRewardConfig, type MedConfig, type VitConfig,
 } from '../model/config.js';
 import { readFileChecked } from '../util/fs.js';
@@ -37,9 +37,9 @@ async function pick<T>(
   defaults: T,
   weightsPath: string,
 ): Promise<{ value: T; origin: string }> {
-  if (explicit) return { value: parse((await readFileChecked(explicit, 'config')).toString('utf8'), explicit), origin: explicit };
+  if (explicit) return { value: parse((await readFileChecked(explicit, 'config', MAX_CONFIG_FILE_BYTES)).toString('utf8'), explicit), origin: explicit };
   if (metadataText !== undefined) return { value: parse(metadataText, `${weightsPath} metadata`), origin: 'metadata' };
-  if (existsSync(beside)) return { value: parse((await readFileChecked(beside, 'config')).toString('utf8'), beside), origin: beside };
+  if (existsSync(beside)) return { value: parse((await readFileChecked(beside, 'config', MAX_CONFIG_FILE_BYTES)).toString('utf8'), beside), origin: beside };
   return { value: defaults, origin: 'defaults' };
 }
 

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { InputError, WeightsError } from '../errors.js';
 import {
-  IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson,
+  IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, MAX_CONFIG_FILE_BYTES, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson,
 } from '../model/config.js';
 import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from '../model/keys.js';
 import { readFileChecked } from '../util/fs.js';
@@ -39,7 +39,7 @@ export interface ConvertResult {
 /** A config file's text (kept verbatim for the metadata) or the v1.0 default. */
 async function configText(path: string | undefined, what: string, fallback: () => object): Promise<string> {
   if (path === undefined) return JSON.stringify(fallback());
-  return (await readFileChecked(path, what)).toString('utf8');
+  return (await readFileChecked(path, what, MAX_CONFIG_FILE_BYTES)).toString('utf8');
 }
 
 /** The torch dtypes the converter writes: floats as F32 / F16 (F64 narrowed on read), integers as I64. */

@@ -7,7 +7,6 @@
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { FileError } from '../errors.js';
 import { openForReading } from '../util/fs.js';
 import { invalid } from './errors.js';
 
@@ -83,12 +82,7 @@ export class ZipArchive {
 
   static open(path: string): ZipArchive {
     const fd = openForReading(path, 'checkpoint');
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) {
-      closeSync(fd);
-      throw new FileError(path, `checkpoint path ${path} is not a regular file`);
-    }
-    return new ZipArchive(path, fd, stat.size);
+    return new ZipArchive(path, fd, fstatSync(fd).size);
   }
 
   /** The whole (inflated) content of an entry, CRC-checked. A fresh buffer, 8-byte aligned. */

@@ -162,9 +162,16 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       try {
         options.onProgress?.(offset, options.expectedSize ?? linked.size ?? total);
         if (!res.body) throw new TransientError('response has no body');
+        // the declared length (the caller's, the hub's x-linked-size, the response's): never write past it
+        const limit = options.expectedSize ?? linked.size ?? total;
         for await (const chunk of res.body) {
           arm();
           const bytes = chunk as Uint8Array;
+          if (limit !== undefined && offset + bytes.length > limit) {
+            abort.abort();
+            rmSync(partial, { force: true });
+            fail(`download of ${url} sent more than the declared ${limit} bytes; stopped, and the file was discarded`);
+          }
           writeAll(fd, bytes);
           offset += bytes.length;
           options.onProgress?.(offset, options.expectedSize ?? linked.size ?? total);

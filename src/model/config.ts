@@ -74,6 +74,9 @@ export const IMAGEREWARD_V1: ImageRewardConfig = {
   vit: IMAGEREWARD_V1_VIT, med: IMAGEREWARD_V1_MED, head: IMAGEREWARD_V1_HEAD, maxLength: 35,
 };
 
+/** Largest med_config.json / vit_config.json read from a file: real ones are about 1 KB. */
+export const MAX_CONFIG_FILE_BYTES = 2 ** 20;
+
 type Json = Record<string, unknown>;
 
 function asObject(json: unknown, what: string): Json {

@@ -37,6 +37,8 @@ const SPECIAL_TOKEN_PATTERN = new RegExp(
 );
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Largest vocab.txt read: bert-base-uncased's is 226 KB. */
+const MAX_VOCAB_FILE_BYTES = 16 * 2 ** 20;
 
 export class BertTokenizer {
   /** Ids known to the model: vocab.txt lines plus '[DEC]' and '[ENC]' (30524 for bert-base-uncased). */
@@ -60,7 +62,7 @@ export class BertTokenizer {
     if (expectedSha256 !== undefined && !SHA256_HEX.test(expectedSha256)) {
       throw new InputError(`expectedSha256 must be 64 lower-case hex digits, got ${JSON.stringify(expectedSha256)}`);
     }
-    const bytes = await readFileChecked(path, 'vocab file');
+    const bytes = await readFileChecked(path, 'vocab file', MAX_VOCAB_FILE_BYTES);
     if (expectedSha256 !== undefined) {
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== expectedSha256) {

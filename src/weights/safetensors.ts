@@ -5,7 +5,7 @@
  * tensor, and reads each tensor straight from the file, so a 1.8 GB file is never held twice.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
-import { SafetensorsError, FileError } from '../errors.js';
+import { SafetensorsError } from '../errors.js';
 import { openForReading, writeAll, writeFileAtomic } from '../util/fs.js';
 import { DTYPE_SIZES, isDtype, type Dtype, type TypedData } from './dtype.js';
 
@@ -112,10 +112,6 @@ interface ByteSource {
 function fileSource(path: string): ByteSource {
   const fd = openForReading(path, 'safetensors file');
   const stat = fstatSync(fd);
-  if (stat.isDirectory()) {
-    closeSync(fd);
-    throw new FileError(path, `safetensors path ${path} is a directory, not a file`);
-  }
   return {
     size: stat.size,
     read(into, position) {

@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { convertCheckpoint } from '../../src/convert/index.js';
 import { decodeImage, preprocessImage } from '../../src/image/index.js';
+import { SafetensorsReader } from '../../src/weights/safetensors.js';
 
 type Case = (arg: string) => Promise<unknown>;
 
@@ -20,5 +22,15 @@ export const cases: Record<string, Case> = {
   async preprocess(path) {
     const p = await preprocessImage(path, { decoder: 'wasm' });
     return { resizedSize: p.resizedSize, cropBox: p.cropBox, sha256: sha256(p.pixels) };
+  },
+  /** Opens a safetensors file and lists its tensors. */
+  async safetensors(path) {
+    const reader = SafetensorsReader.open(path);
+    try { return { names: reader.names.length }; } finally { reader.close(); }
+  },
+  /** Converts a .pt checkpoint (to a temp output beside it). */
+  async convert(path) {
+    const r = await convertCheckpoint(path, `${path}.out.safetensors`);
+    return { tensors: r.tensors };
   },
 };
