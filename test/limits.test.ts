@@ -19,7 +19,17 @@ import { runLimited, type LimitedOutcome } from './helpers/limited.js';
 import { pngWithIdat, zerosDeflated } from './helpers/makeFiles.js';
 
 let dir: string;
-before(() => { dir = mkdtempSync(join(tmpdir(), 'ir-limits-')); });
+/** Peak RSS of a child that loads the same modules and does nothing (measured in this run). */
+let baselineMiB = NaN;
+before(async function () {
+  dir = mkdtempSync(join(tmpdir(), 'ir-limits-'));
+  baselineMiB = (await runLimited('baseline', '', { heapMiB: 128 })).rssMiB;
+});
+
+/** Asserts the case's peak RSS stayed within `extraMiB` of the do-nothing child's. */
+function expectRssWithin(o: LimitedOutcome, extraMiB: number): void {
+  expect(o.rssMiB - baselineMiB, `${describeOutcome(o)}; baseline ${baselineMiB.toFixed(0)} MiB`).to.be.below(extraMiB);
+}
 after(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function file(name: string, bytes: Uint8Array): string {
@@ -41,7 +51,7 @@ describe('limits 1: PNG inflate is capped at what the header needs', function ()
     const o = await runLimited('decode', file('bomb.png', png), { heapMiB: 128, timeoutMs: 30_000 });
     expect(o.outcome, describeOutcome(o)).to.equal('ok');
     expect(o.value).to.deep.include({ mode: 'L', width: 1, height: 1 });
-    expect(o.rssMiB, describeOutcome(o)).to.be.below(200);
+    expectRssWithin(o, 64);
   });
 });
 
@@ -67,7 +77,7 @@ describe('limits 6: only regular files are read, size-checked first', function (
     expect(o.outcome, describeOutcome(o)).to.equal('error');
     expect(o.code).to.equal('FILE_UNREADABLE');
     expect(o.message).to.include('/dev/zero is a device, not a regular file');
-    expect(o.rssMiB, describeOutcome(o)).to.be.below(300);
+    expectRssWithin(o, 64);
   });
 
   it('a FIFO is refused at once (was: hangs waiting for a writer)', async function () {

@@ -13,6 +13,10 @@ type Case = (arg: string) => Promise<unknown>;
 const sha256 = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
 
 export const cases: Record<string, Case> = {
+  /** Nothing: the RSS of a child with these modules loaded, which the other cases are measured against. */
+  async baseline() {
+    return null;
+  },
   /** decodeImage of a file's bytes with the wasm / js decoders. */
   async decode(path) {
     const img = await decodeImage(readFileSync(path), path, { decoder: 'wasm' });
