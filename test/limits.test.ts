@@ -39,7 +39,7 @@ function file(name: string, bytes: Uint8Array): string {
 }
 
 function describeOutcome(o: LimitedOutcome): string {
-  return `${o.outcome} ${o.code ?? ''} ${o.message ?? ''} (${o.rssMiB.toFixed(0)} MiB, ${o.ms.toFixed(0)} ms) ${o.stderr.slice(-500)}`;
+  return `${o.outcome} ${o.code ?? ''} ${o.message ?? ''} (${o.rssMiB.toFixed(0)} MiB, ${o.ms.toFixed(0)} ms, ${JSON.stringify((o as { memory?: unknown }).memory)}) ${o.stderr.slice(-500)}`;
 }
 
 describe('limits 1: PNG inflate is capped at what the header needs', function () {

@@ -1,6 +1,6 @@
 /**
  * Runs one case of test/helpers/limitCases.ts in a child Node process with a V8 heap limit and a
- * watchdog, and reports how it ended plus its peak RSS (process.resourceUsage().maxRSS) and wall time:
+ * watchdog, and reports how it ended plus its peak RSS (VmHWM of /proc/self/status) and wall time:
  * the "bounded memory and time" half of the resource-limit tests. A case that overruns the heap dies
  * with V8's out-of-memory (outcome 'crash'); one that hangs is killed (outcome 'timeout').
  */
