@@ -2,18 +2,7 @@
  * Deterministic byte mutations for the fuzzer: input `index` of a run with `seed` is always the same
  * bytes, so a finding can be reproduced from its (target, seed, index) alone.
  */
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { SeededRandom } from '../src/util/random.js';
 
 /** Values that tend to hit edge cases in length and count fields. */
 const INTERESTING_32 = [0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 16383, 65500, 100000, 20000];
@@ -25,7 +14,8 @@ const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xfe, 0xff];
  * Positions favour the first `headBias` bytes (where headers and length fields live) half the time.
  */
 export function mutate(seeds: readonly Uint8Array[], seedIndex: number, index: number, headBias = 4096): Uint8Array {
-  const rnd = prng((seedIndex * 0x9e3779b1) ^ (index * 0x85ebca77) ^ 0x5bd1e995);
+  const random = new SeededRandom((seedIndex * 0x9e3779b1) ^ (index * 0x85ebca77) ^ 0x5bd1e995);
+  const rnd = (): number => random.next();
   const int = (n: number) => Math.floor(rnd() * n);
   const base = seeds[int(seeds.length)]!;
   let b: Uint8Array = Uint8Array.from(base);

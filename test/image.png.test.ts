@@ -16,19 +16,14 @@ import { decodePng, unfilterRows } from '../src/image/png.js';
 import type { DecodedImage } from '../src/image/types.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { pngChunk } from './helpers/png.js';
+import { SeededRandom } from '../src/util/random.js';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
 
-/** mulberry32: a small seeded generator, so every run tests the same rows. */
+/** The project's seeded generator (src/util/random.ts), so every run tests the same rows. */
 function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 function randomBytes(n: number, rand: () => number): Uint8Array {
