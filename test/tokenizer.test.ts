@@ -195,6 +195,24 @@ describe('tokenizer: vocab loading errors', () => {
   });
 });
 
+describe('tokenizer: from vocab bytes (the browser path)', () => {
+  it('gives the same ids as fromVocabFile, and checks the sha256 when asked', async function () {
+    requireFixtures(this);
+    const bytes = new Uint8Array(readFileSync(fixturePath(VOCAB)));
+    const fromFile = await BertTokenizer.fromVocabFile(fixturePath(VOCAB));
+    const fromBytes = await BertTokenizer.fromVocabBytes(bytes, { expectedSha256: BERT_BASE_UNCASED_VOCAB_SHA256, source: 'https://x/vocab.txt' });
+    expect(fromBytes.vocabSize).to.equal(fromFile.vocabSize);
+    expect(fromBytes.encode('a photo of an astronaut riding a horse [ENC]')).to.deep.equal(fromFile.encode('a photo of an astronaut riding a horse [ENC]'));
+    const changed = bytes.slice();
+    changed[0] = changed[0]! ^ 1;
+    const err = await rejection(BertTokenizer.fromVocabBytes(changed, { expectedSha256: BERT_BASE_UNCASED_VOCAB_SHA256, source: 'https://x/vocab.txt' }));
+    expect(err).to.be.instanceOf(TokenizerError);
+    expect(err.message).to.match(/^vocab https:\/\/x\/vocab.txt has sha256 [0-9a-f]{64}, expected /);
+    const notBytes = await rejection(BertTokenizer.fromVocabBytes('[PAD]' as unknown as Uint8Array));
+    expect(notBytes).to.be.instanceOf(InputError);
+  });
+});
+
 describe('tokenizer: WordPiece on a small vocab', () => {
   let tok: BertTokenizer;
   before(() => {

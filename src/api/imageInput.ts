@@ -9,15 +9,9 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import { preprocessImage, type JpegWebpDecoder, type RawImage } from '../image/index.js';
+import type { LoadedImage } from './core.js';
 
 export type ImageInput = string | Uint8Array | RawImage | tf.Tensor;
-
-export interface LoadedImage {
-  /** CHW float32, 3 x size x size. */
-  readonly pixels: Float32Array;
-  /** Where it came from, for messages ("1.webp", "<bytes 1234>", "<tensor>"). */
-  readonly label: string;
-}
 
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 0;

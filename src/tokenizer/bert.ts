@@ -2,7 +2,6 @@
  * `BertTokenizer.from_pretrained('bert-base-uncased')` with BLIP's added '[DEC]'/'[ENC]', called the way
  * ImageReward calls it: `tokenizer(prompt, padding='max_length', truncation=True, max_length=35)`.
  */
-import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
 import { readFileChecked } from '../util/fs.js';
 import { basicTokenize } from './basic.js';
@@ -28,6 +27,11 @@ export interface EncodeOptions {
 export interface VocabFileOptions {
   /** Lower-case hex sha256 the file must have, e.g. BERT_BASE_UNCASED_VOCAB_SHA256. */
   expectedSha256?: string;
+}
+
+export interface VocabBytesOptions extends VocabFileOptions {
+  /** Names the vocab in error messages (a path or URL; default "(vocab bytes)"). */
+  source?: string;
 }
 
 /** Literal special tokens, matched case-sensitively before anything else (the added-tokens trie). */
@@ -58,18 +62,24 @@ export class BertTokenizer {
 
   /** Reads a vocab.txt; with `expectedSha256` the file must have exactly that hash. */
   static async fromVocabFile(path: string, opts: VocabFileOptions = {}): Promise<BertTokenizer> {
-    const { expectedSha256 } = opts;
-    if (expectedSha256 !== undefined && !SHA256_HEX.test(expectedSha256)) {
-      throw new InputError(`expectedSha256 must be 64 lower-case hex digits, got ${JSON.stringify(expectedSha256)}`);
-    }
-    const bytes = await readFileChecked(path, 'vocab file', MAX_VOCAB_FILE_BYTES);
+    checkSha256Option(opts.expectedSha256);
+    return BertTokenizer.fromVocabBytes(await readFileChecked(path, 'vocab file', MAX_VOCAB_FILE_BYTES), { ...opts, source: path });
+  }
+
+  /**
+   * Builds a tokenizer from the bytes of a vocab.txt (UTF-8), e.g. fetched in a browser; with
+   * `expectedSha256` they must have exactly that hash (WebCrypto: Node and secure browser pages).
+   */
+  static async fromVocabBytes(bytes: Uint8Array, opts: VocabBytesOptions = {}): Promise<BertTokenizer> {
+    const { expectedSha256, source = '(vocab bytes)' } = opts;
+    checkSha256Option(expectedSha256);
+    if (!(bytes instanceof Uint8Array)) throw new InputError(`vocab bytes must be a Uint8Array, got ${describe(bytes)}`);
+    if (bytes.length > MAX_VOCAB_FILE_BYTES) throw new TokenizerError('VOCAB_INVALID', `vocab ${source} is ${bytes.length} bytes, more than the ${MAX_VOCAB_FILE_BYTES} bytes a vocab may have`);
     if (expectedSha256 !== undefined) {
-      const actual = createHash('sha256').update(bytes).digest('hex');
-      if (actual !== expectedSha256) {
-        throw new TokenizerError('VOCAB_INVALID', `vocab file ${path} has sha256 ${actual}, expected ${expectedSha256}`);
-      }
+      const actual = await sha256Hex(bytes);
+      if (actual !== expectedSha256) throw new TokenizerError('VOCAB_INVALID', `vocab ${source} has sha256 ${actual}, expected ${expectedSha256}`);
     }
-    return new BertTokenizer(parseVocab(decodeVocab(bytes, path), path));
+    return new BertTokenizer(parseVocab(decodeVocab(bytes, source), source));
   }
 
   /** Builds a tokenizer from vocab.txt contents; `source` names it in error messages. */
@@ -134,6 +144,17 @@ export class BertTokenizer {
   private specialId(token: SpecialToken): number {
     return this.vocab.specialIds.get(token)!;
   }
+}
+
+function checkSha256Option(expectedSha256: string | undefined): void {
+  if (expectedSha256 !== undefined && !SHA256_HEX.test(expectedSha256)) {
+    throw new InputError(`expectedSha256 must be 64 lower-case hex digits, got ${JSON.stringify(expectedSha256)}`);
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function checkText(text: unknown, what: string): string {

@@ -7,100 +7,10 @@
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { SafetensorsError } from '../errors.js';
 import { openForReading, writeAll, writeFileAtomic } from '../util/fs.js';
-import { DTYPE_SIZES, isDtype, type Dtype, type TypedData } from './dtype.js';
+import { DTYPE_SIZES, type Dtype, type TypedData } from './dtype.js';
+import { allocTyped, headerLength, numElements, parseHeader, type TensorData, type TensorInfo } from './safetensorsHeader.js';
 
-export interface TensorInfo {
-  readonly name: string;
-  readonly dtype: Dtype;
-  readonly shape: readonly number[];
-  /** Byte offsets relative to the start of the data section. */
-  readonly begin: number;
-  readonly end: number;
-}
-
-export interface TensorData {
-  readonly dtype: Dtype;
-  readonly shape: readonly number[];
-  readonly data: TypedData;
-}
-
-/** Refuse headers above this size: real headers are tens of kilobytes. */
-const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-
-export function numElements(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-export interface ParsedHeader {
-  readonly headerLength: number;
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly tensors: ReadonlyMap<string, TensorInfo>;
-}
-
-/**
- * Validates a header: `headerBytes` is the JSON, `dataLength` the size of the data section.
- * Offsets must be in range, sized exactly shape x dtype, non-overlapping and cover the data.
- */
-export function parseHeader(source: string, headerBytes: Uint8Array, dataLength: number): ParsedHeader {
-  const fail = (msg: string): never => { throw new SafetensorsError(`${source}: ${msg}`); };
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
-  } catch (err) {
-    fail(`header is not valid UTF-8 JSON (${(err as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('header is not a JSON object');
-  const metadata: Record<string, string> = {};
-  const tensors = new Map<string, TensorInfo>();
-  for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('__metadata__ is not an object');
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`);
-        metadata[k] = v as string;
-      }
-      continue;
-    }
-    const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (typeof entry !== 'object' || entry === null) fail(`tensor ${name}: entry is not an object`);
-    const { dtype, shape, data_offsets: offsets } = entry!;
-    if (!isDtype(dtype)) fail(`tensor ${name}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZES).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`tensor ${name}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-    }
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`tensor ${name}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
-    }
-    const [begin, end] = offsets as [number, number];
-    if (begin > end || end > dataLength) {
-      fail(`tensor ${name}: data_offsets [${begin}, ${end}] out of range (data section is ${dataLength} bytes)`);
-    }
-    const expected = numElements(shape as number[]) * DTYPE_SIZES[dtype as Dtype];
-    if (end - begin !== expected) {
-      fail(`tensor ${name}: ${end - begin} bytes but shape ${JSON.stringify(shape)} x ${dtype} needs ${expected}`);
-    }
-    tensors.set(name, { name, dtype: dtype as Dtype, shape: shape as number[], begin, end });
-  }
-  const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let cursor = 0;
-  for (const t of sorted) {
-    if (t.begin < cursor) fail(`tensor ${t.name}: data_offsets [${t.begin}, ${t.end}] overlap the previous tensor`);
-    if (t.begin > cursor) fail(`tensor ${t.name}: gap of ${t.begin - cursor} bytes before it (offsets must cover the data)`);
-    cursor = t.end;
-  }
-  if (cursor !== dataLength) fail(`tensors cover ${cursor} bytes but the data section is ${dataLength} bytes`);
-  return { headerLength: headerBytes.length, metadata, tensors };
-}
-
-function allocTyped(dtype: Dtype, n: number): TypedData {
-  switch (dtype) {
-    case 'F32': return new Float32Array(n);
-    case 'I32': return new Int32Array(n);
-    case 'I64': return new BigInt64Array(n);
-    case 'F16':
-    case 'BF16': return new Uint16Array(n);
-  }
-}
+export { numElements, parseHeader, type ParsedHeader, type TensorData, type TensorInfo } from './safetensorsHeader.js';
 
 /** Where the bytes come from: a file read tensor by tensor, or bytes already in memory. */
 interface ByteSource {
@@ -146,14 +56,9 @@ export class SafetensorsReader {
     this.source = source;
     this.bytes = bytes;
     try {
-      if (bytes.size < 8) throw new SafetensorsError(`${source}: ${bytes.size} bytes is too short for a safetensors file`);
       const lenBytes = new Uint8Array(8);
-      bytes.read(lenBytes, 0);
-      const len = new DataView(lenBytes.buffer).getBigUint64(0, true);
-      if (len > BigInt(Math.min(MAX_HEADER_BYTES, bytes.size - 8))) {
-        throw new SafetensorsError(`${source}: header length ${len} exceeds the file (${bytes.size} bytes) or the ${MAX_HEADER_BYTES}-byte limit`);
-      }
-      const header = new Uint8Array(Number(len));
+      if (bytes.size >= 8) bytes.read(lenBytes, 0);
+      const header = new Uint8Array(headerLength(source, lenBytes, bytes.size));
       bytes.read(header, 8);
       this.dataStart = 8 + header.length;
       const parsed = parseHeader(source, header, bytes.size - this.dataStart);
