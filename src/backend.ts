@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors.js';
-import { fusedKernelsActive, setFusedKernels } from './ops/dispatch.js';
+import { setFusedKernels } from './ops/dispatch.js';
+import { firstLine } from './util/text.js';
 import type { BlasLibrary } from './blas/library.js';
 
 export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm+blas', 'wasm', 'cpu'] as const;
@@ -118,14 +119,6 @@ async function setTf(name: BackendName, tfName: string): Promise<BackendChoice> 
   return { name, tfName };
 }
 
-let current: BackendChoice | undefined;
-
-/** The backend chosen by the last selectBackend call, if it is still the active one. */
-export function currentBackend(): BackendChoice | undefined {
-  if (!current || tf.getBackend() !== current.tfName) return undefined;
-  return fusedKernelsActive() === (current.name === 'wasm+blas') ? current : undefined;
-}
-
 export interface SelectBackendOptions {
   /** A backend name; default: $IMAGEREWARD_BACKEND, else the best one that loads. */
   readonly backend?: string;
@@ -220,21 +213,19 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     if (!isBackendName(requested)) {
       throw new BackendError(`unknown backend "${requested}" (choose one of: ${BACKEND_NAMES.join(', ')})`);
     }
-    try {
-      current = await activate(requested, wasmThreads, threads);
-    } catch (err) {
+    const chosen = await activate(requested, wasmThreads, threads).catch((err: unknown) => {
       throw new BackendError(`backend "${requested}" was requested but cannot be loaded: ${(err as Error).message}`, { cause: err });
-    }
-    log?.(describe(current));
-    return current;
+    });
+    log?.(describe(chosen));
+    return chosen;
   }
   const skipped: Skipped[] = [];
   for (const name of BACKEND_NAMES) {
     try {
-      current = await activate(name, wasmThreads, threads);
-      log?.(describe(current, skipped));
+      const chosen = await activate(name, wasmThreads, threads);
+      log?.(describe(chosen, skipped));
       if (options.verbose) for (const s of skipped) log?.(`imagereward: backend ${s.name} skipped: ${firstLine(s.error.message)}`);
-      return current;
+      return chosen;
     } catch (err) {
       // A library named by IMAGEREWARD_BLAS that cannot be used is an error, not a reason to run without it.
       if (name === 'wasm+blas' && process.env.IMAGEREWARD_BLAS) {
@@ -244,8 +235,4 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     }
   }
   throw new BackendError(`no tfjs backend could be loaded: ${skipped.map((s) => `${s.name}: ${firstLine(s.error.message)}`).join('; ')}`);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n', 1)[0] ?? s;
 }

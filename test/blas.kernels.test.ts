@@ -14,6 +14,7 @@ import { multiHeadAttention, packedSelfAttention } from '../src/ops/attention.js
 import { tabulated } from '../src/blas/elementwise.js';
 import { SeededRandom } from '../src/util/random.js';
 import { requireBlas } from './helpers/blas.js';
+import { maxAbsDiff } from './helpers/assert.js';
 
 type Arrays = { shape: number[]; values: Float32Array }[];
 
@@ -26,12 +27,6 @@ function randomValues(n: number, seed: number, scale = 1): Float32Array {
 async function on(backend: 'cpu' | 'wasm+blas', inputs: Arrays, f: (...ts: tf.Tensor[]) => tf.Tensor[]): Promise<Arrays> {
   await selectBackend({ backend, log: null });
   return tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.values, i.shape))).map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array })));
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return Number.isNaN(m) ? Infinity : m;
 }
 
 async function expectSame(inputs: Arrays, f: (...ts: tf.Tensor[]) => tf.Tensor[], tol: number, expectPath?: string): Promise<void> {

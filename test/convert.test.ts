@@ -7,7 +7,6 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { convertCheckpoint, FORMAT_TAG, openTorchCheckpoint } from '../src/convert/index.js';
 import { WeightsError } from '../src/errors.js';
 import { selectBackend } from '../src/backend.js';
@@ -16,6 +15,7 @@ import { checkpointKeys } from '../src/model/keys.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 import { halfToFloat, floatToHalf } from '../src/weights/dtype.js';
 import { readSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
+import { maxAbsDiff } from './helpers/assert.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { asFloat32, int32Tensor2d, pixelBatch, tinyConfig, TINY_FIXTURES } from './helpers/tinyModel.js';
 import { stateDictPickle, torchArchive, type TensorSpec } from './helpers/torchzip.js';
@@ -213,15 +213,6 @@ describe('convert: convertCheckpoint', () => {
       console.log(`      converted tiny.pt parity: worst hidden-layer err ${worst.hidden.toExponential(2)}, worst reward err ${worst.reward.toExponential(2)}`);
     });
 
-    const maxAbsDiff = (actual: tf.Tensor, expected: TensorData) => {
-      const a = actual.dataSync();
-      const e = asFloat32(expected);
-      expect(a.length).to.equal(e.length);
-      let max = 0;
-      for (let i = 0; i < e.length; i++) max = Math.max(max, Math.abs(a[i]! - e[i]!));
-      return max;
-    };
-
     for (const p of [0, 1, 2]) {
       it(`prompt ${p} x 4 images: every golden layer within 1e-4, rewards within 1e-5`, () => {
         const ids = int32Tensor2d(golden.get(`p${p}.input_ids`)!);
@@ -235,7 +226,7 @@ describe('convert: convertCheckpoint', () => {
               for (const prefix of [`img${j}.`, `p${p}.`, `p${p}.img${j}.`]) {
                 const want = golden.get(prefix + name);
                 if (!want) continue;
-                const err = maxAbsDiff(tensor, want);
+                const err = maxAbsDiff(tensor.dataSync(), asFloat32(want));
                 if (name === 'reward') worst.reward = Math.max(worst.reward, err); else worst.hidden = Math.max(worst.hidden, err);
                 expect(err, `${prefix}${name}`).to.be.at.most(name === 'reward' ? 1e-5 : 1e-4);
                 compared++;

@@ -39,12 +39,64 @@ for (const backend of ['wasm', 'wasm+blas'] as const) {
       });
     }
 
-    it('a failing forward (bad input) leaves no tensors behind', function () {
-      const before = tf.memory().numTensors;
+    it('a forward rejected by its input checks leaves no tensors behind', function () {
       const wrong = tiny.mask.slice([0, 0], [1, 10]) as tf.Tensor2D;
+      const before = tf.memory().numTensors;
       expect(() => tiny.model.forwardIntermediates(tiny.ids, wrong, tiny.pixels)).to.throw(/does not match/);
-      wrong.dispose();
       expect(tf.memory().numTensors).to.equal(before);
+      wrong.dispose();
     });
+
+    // Fault injection: the k-th kernel of a forward throws, for k spread over the whole forward (ViT
+    // blocks, BERT layers, CLS slice, head), so every tensor held between tidies is exercised.
+    const failing: Record<string, () => void> = {
+      scoreTensor: () => tiny.model.scoreTensor(tiny.ids, tiny.mask, tiny.pixels).dispose(),
+      'forwardIntermediates with attentions': () => {
+        for (const t of tiny.model.forwardIntermediates(tiny.ids, tiny.mask, tiny.pixels, { attentions: true }).values()) t.dispose();
+      },
+    };
+    for (const [name, forward] of Object.entries(failing)) {
+      it(`${name}: a kernel failing anywhere in the forward leaves no tensors behind`, function () {
+        const kernels = countKernels(forward);
+        expect(kernels, 'kernels per forward').to.be.above(20);
+        const positions = new Set(Array.from({ length: 40 }, (_, i) => 1 + Math.floor((i * (kernels - 1)) / 39)));
+        for (const k of positions) {
+          const before = tf.memory().numTensors;
+          expect(() => failAtKernel(k, forward), `kernel ${k} of ${kernels}`).to.throw(InjectedFault);
+          expect(tf.memory().numTensors, `tensors after a failure at kernel ${k} of ${kernels}`).to.equal(before);
+        }
+      });
+    }
   });
+}
+
+class InjectedFault extends Error {}
+
+type RunKernel = (...args: unknown[]) => unknown;
+const engine = tf.engine() as unknown as { runKernel: RunKernel };
+
+/** Runs `f` with tf's kernel entry point wrapped by `wrap`, restoring it afterwards. */
+function withKernelHook(wrap: (run: RunKernel) => RunKernel, f: () => void): void {
+  const original = engine.runKernel;
+  engine.runKernel = wrap(original);
+  try {
+    f();
+  } finally {
+    engine.runKernel = original;
+  }
+}
+
+function countKernels(f: () => void): number {
+  let n = 0;
+  withKernelHook((run) => function (this: unknown, ...args) { n++; return run.apply(this, args); }, f);
+  return n;
+}
+
+/** Runs `f`, making its k-th kernel call (1-based) throw InjectedFault. */
+function failAtKernel(k: number, f: () => void): void {
+  let n = 0;
+  withKernelHook((run) => function (this: unknown, ...args) {
+    if (++n === k) throw new InjectedFault(`injected failure at kernel ${k}`);
+    return run.apply(this, args);
+  }, f);
 }

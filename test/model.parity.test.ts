@@ -9,6 +9,7 @@ import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { TINY_FIXTURES, asFloat32, int32Tensor2d, pixelBatch, tinyConfig } from './helpers/tinyModel.js';
 import { selectBackend } from '../src/backend.js';
 import { requireBlas } from './helpers/blas.js';
+import { maxAbsDiff } from './helpers/assert.js';
 import { readSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
 import { ImageRewardModel, rankRewards } from '../src/model/imageRewardModel.js';
 
@@ -16,18 +17,6 @@ const PROMPTS = [0, 1, 2];
 const IMAGES = ['1.webp', '2.webp', '3.webp', '4.webp'];
 const HIDDEN_TOL = 1e-4;
 const REWARD_TOL = 1e-5;
-
-function maxAbsDiff(actual: tf.Tensor, expected: TensorData): number {
-  expect(actual.size, 'element count').to.equal(expected.shape.reduce((a, b) => a * b, 1));
-  const a = actual.dataSync();
-  const e = asFloat32(expected);
-  let max = 0;
-  for (let i = 0; i < e.length; i++) {
-    const d = Math.abs(a[i]! - e[i]!);
-    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
-  }
-  return max;
-}
 
 for (const backend of ['wasm', 'wasm+blas', 'cpu'] as const) {
   describe(`model parity with upstream PyTorch (tiny fixture, ${backend} backend)`, function () {
@@ -44,7 +33,7 @@ for (const backend of ['wasm', 'wasm+blas', 'cpu'] as const) {
     };
     const pixelsOf = (files: readonly string[]) => pixelBatch(pixels, files);
     const check = (layer: string, actual: tf.Tensor, expected: TensorData, tol: number) => {
-      const err = maxAbsDiff(actual, expected);
+      const err = maxAbsDiff(actual.dataSync(), asFloat32(expected));
       worst.set(layer, Math.max(worst.get(layer) ?? 0, err));
       expect(err, `${backend} ${layer}: max abs err`).to.be.at.most(tol);
     };

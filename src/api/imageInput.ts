@@ -8,10 +8,11 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
-import { preprocessImage, type JpegWebpDecoder, type RawImage } from '../image/index.js';
+import { preprocessImage, type ImageSource, type JpegWebpDecoder } from '../image/index.js';
 import type { LoadedImage } from './core.js';
 
-export type ImageInput = string | Uint8Array | RawImage | tf.Tensor;
+/** What src/image preprocesses (path, encoded bytes, raw pixels), or an already preprocessed tensor. */
+export type ImageInput = ImageSource | tf.Tensor;
 
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 0;

@@ -50,13 +50,6 @@ export function stringOption(args: ParsedCommandArgs, name: string): string | un
   return typeof v === 'string' ? v : undefined;
 }
 
-/** The values of a repeatable string option (`multiple: true`). */
-export function stringListOption(args: ParsedCommandArgs, name: string): string[] {
-  const v = args.values[name];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
-}
-
 export function flagOption(args: ParsedCommandArgs, name: string): boolean {
   return args.values[name] === true;
 }

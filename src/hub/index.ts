@@ -9,6 +9,7 @@ import { describeOwner, withFileLock, type LockTimings } from './lock.js';
 import { DownloadError, type MissingFile } from './errors.js';
 import { HUB_MODELS, hubEndpoint, hubUrl, type HubFile, type HubModel } from './manifest.js';
 import { progressOption, type Progress } from '../util/progress.js';
+import { firstLine } from '../util/text.js';
 
 export { DownloadError, placeFilesHint, type MissingFile } from './errors.js';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './download.js';
@@ -88,8 +89,4 @@ export async function ensureHubFiles(files: readonly HubFile[], options: HubOpti
     }, (owner) => options.log?.(`imagereward: waiting for ${describeOwner(owner)} downloading ${e.path}`), options.lockTimings);
   }
   return entries.map((e) => e.path);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n', 1)[0] ?? s;
 }

@@ -27,7 +27,7 @@ export { CLIP_MEAN, CLIP_STD } from './transforms.js';
 export type { DecodedImage, EncodedFormat, PillowMode, PixelDecoder } from './types.js';
 
 /** A file path, encoded PNG / JPEG / WebP bytes (a Buffer is fine), or raw RGB / RGBA pixels. */
-export type ImageInput = string | Uint8Array | RawImage;
+export type ImageSource = string | Uint8Array | RawImage;
 
 export interface PreprocessOptions {
   /** Output side; ImageReward uses 224. */
@@ -41,7 +41,7 @@ export interface PreprocessOptions {
  * Errors: ImageError (IMAGE_INVALID / IMAGE_UNSUPPORTED, naming the file), FileError (unreadable
  * path), InputError (bad size or decoder option), BackendError ('native' decoder without sharp).
  */
-export async function preprocessImage(input: ImageInput, opts: PreprocessOptions = {}): Promise<PreprocessedImage> {
+export async function preprocessImage(input: ImageSource, opts: PreprocessOptions = {}): Promise<PreprocessedImage> {
   const size = opts.size ?? 224;
   if (!Number.isInteger(size) || size <= 0) throw new InputError(`preprocessImage: size must be a positive integer, got ${size}`);
   // resolved for every input kind (raw pixels included): a bad name or 'native' without sharp always fails

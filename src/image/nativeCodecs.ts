@@ -4,6 +4,7 @@
  * only in Node, and only when a native decode is wanted; nothing here runs at import time, so this
  * module is safe in a browser bundle (where sharp is simply never available).
  */
+import { firstLine } from '../util/text.js';
 
 /** The slice of sharp's API used here (typed locally: sharp may be absent when this compiles). */
 interface SharpInstance {
@@ -86,8 +87,4 @@ export async function decodeWithSharp(bytes: Uint8Array, alpha: 'keep' | 'add' |
   if (alpha === 'remove') image = image.removeAlpha();
   const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
-}
-
-function firstLine(s: string): string {
-  return s.split('\n', 1)[0] ?? s;
 }

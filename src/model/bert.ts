@@ -131,16 +131,20 @@ function bertLayer(hidden: tf.Tensor3D, imageEmbeds: tf.Tensor3D, mask: tf.Tenso
 /** BertModel.forward (multimodal) -> last_hidden_state [N, L, H]. */
 export function bertForward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, p: BertParams, config: MedConfig, record?: Recorder): tf.Tensor3D {
   let x = bertEmbeddings(inputIds, p.embeddings, config);
-  record?.('bert.embeddings', x);
-  const mask = extendedAttentionMask(attentionMask);
+  let mask: tf.Tensor2D | undefined;
   try {
+    record?.('bert.embeddings', x);
+    mask = extendedAttentionMask(attentionMask);
     for (let i = 0; i < p.layers.length; i++) {
       const next = bertLayer(x, imageEmbeds, mask, p.layers[i]!, config, i, record);
       x.dispose();
       x = next;
     }
+    return x;
+  } catch (err) {
+    x.dispose();
+    throw err;
   } finally {
-    mask.dispose();
+    mask?.dispose();
   }
-  return x;
 }

@@ -4,6 +4,7 @@
  * Defaults are ImageReward-v1.0: ViT-L/16 at 224 (blip.py create_vit('large')) and bert-base.
  */
 import { ConfigError } from '../errors.js';
+import { IMAGEREWARD_MAX_LENGTH } from '../tokenizer/lengths.js';
 
 export interface VitConfig {
   readonly imgSize: number;
@@ -28,7 +29,6 @@ export interface MedConfig {
   readonly layerNormEps: number;
   /** Width of the image tokens the cross-attention reads (ViT embed_dim). */
   readonly encoderWidth: number;
-  readonly padTokenId: number;
   readonly hiddenAct: 'gelu';
 }
 
@@ -59,7 +59,7 @@ export const IMAGEREWARD_V1_VIT: VitConfig = {
 
 export const IMAGEREWARD_V1_MED: MedConfig = {
   vocabSize: 30524, hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12, intermediateSize: 3072,
-  maxPositionEmbeddings: 512, layerNormEps: 1e-12, encoderWidth: 1024, padTokenId: 0, hiddenAct: 'gelu',
+  maxPositionEmbeddings: 512, layerNormEps: 1e-12, encoderWidth: 1024, hiddenAct: 'gelu',
 };
 
 export const IMAGEREWARD_V1_HEAD: HeadConfig = {
@@ -71,7 +71,7 @@ export const IMAGEREWARD_V1_HEAD: HeadConfig = {
 };
 
 export const IMAGEREWARD_V1: ImageRewardConfig = {
-  vit: IMAGEREWARD_V1_VIT, med: IMAGEREWARD_V1_MED, head: IMAGEREWARD_V1_HEAD, maxLength: 35,
+  vit: IMAGEREWARD_V1_VIT, med: IMAGEREWARD_V1_MED, head: IMAGEREWARD_V1_HEAD, maxLength: IMAGEREWARD_MAX_LENGTH,
 };
 
 /** Largest med_config.json / vit_config.json read from a file: real ones are about 1 KB. */
@@ -111,7 +111,6 @@ export function parseMedConfig(json: unknown, what = 'med_config'): MedConfig {
     maxPositionEmbeddings: num(o, 'max_position_embeddings', what, d.maxPositionEmbeddings),
     layerNormEps: num(o, 'layer_norm_eps', what, d.layerNormEps, false),
     encoderWidth: num(o, 'encoder_width', what, d.encoderWidth),
-    padTokenId: typeof o.pad_token_id === 'number' ? o.pad_token_id : d.padTokenId,
     hiddenAct: 'gelu',
   };
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
@@ -158,7 +157,7 @@ export function medConfigToJson(c: MedConfig): Json {
     intermediate_size: c.intermediateSize, layer_norm_eps: c.layerNormEps,
     max_position_embeddings: c.maxPositionEmbeddings, model_type: 'bert',
     num_attention_heads: c.numAttentionHeads, num_hidden_layers: c.numHiddenLayers,
-    pad_token_id: c.padTokenId, vocab_size: c.vocabSize, encoder_width: c.encoderWidth, add_cross_attention: true,
+ vocab_size: c.vocabSize, encoder_width: c.encoderWidth, add_cross_attention: true,
   };
 }
 
@@ -174,5 +173,5 @@ export function makeConfig(vit: VitConfig, med: MedConfig): ImageRewardConfig {
   if (med.encoderWidth !== vit.embedDim) {
     throw new ConfigError(`med_config encoder_width ${med.encoderWidth} does not match the ViT embed_dim ${vit.embedDim}`);
   }
-  return { vit, med, head: IMAGEREWARD_V1_HEAD, maxLength: 35 };
+  return { vit, med, head: IMAGEREWARD_V1_HEAD, maxLength: IMAGEREWARD_MAX_LENGTH };
 }

@@ -156,13 +156,16 @@ export class ImageRewardModel {
     }
     const n = imageEmbeds.shape[0];
     checkTokens(inputIds, attentionMask, n, med.maxPositionEmbeddings);
-    const [ids, mask] = inputIds.shape[0] === n ? [inputIds, attentionMask] : [inputIds.tile([n, 1]), attentionMask.tile([n, 1])] as const;
+    // One token row for N images is broadcast (tiled in one tidy, so a failure leaves neither copy).
+    const [ids, mask] = inputIds.shape[0] === n ? [inputIds, attentionMask] : tf.tidy(() => [inputIds.tile([n, 1]), attentionMask.tile([n, 1])]);
     try {
       const hidden = bertForward(ids as tf.Tensor2D, mask as tf.Tensor2D, imageEmbeds, this.bert, med, record);
-      // ImageReward.score: txt_features = text_output.last_hidden_state[:, 0, :]
-      const cls = tf.tidy(() => hidden.slice([0, 0, 0], [n, 1, med.hiddenSize]).reshape([n, med.hiddenSize]) as tf.Tensor2D);
-      hidden.dispose();
-      return cls;
+      try {
+        // ImageReward.score: txt_features = text_output.last_hidden_state[:, 0, :]
+        return tf.tidy(() => hidden.slice([0, 0, 0], [n, 1, med.hiddenSize]).reshape([n, med.hiddenSize]) as tf.Tensor2D);
+      } finally {
+        hidden.dispose();
+      }
     } finally {
       if (ids !== inputIds) ids.dispose();
       if (mask !== attentionMask) mask.dispose();

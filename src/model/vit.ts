@@ -81,13 +81,16 @@ export function vitForward(pixels: tf.Tensor4D, p: VitParams, config: VitConfig,
     const tokens = tf.concat([cls, patches], 1);
     return tokens.add(p.pos_embed.slice([0, 0, 0], [1, count + 1, width])) as tf.Tensor3D;
   });
-  for (let i = 0; i < p.blocks.length; i++) {
-    const next = vitBlock(x, p.blocks[i]!, config, i, record);
+  try {
+    for (let i = 0; i < p.blocks.length; i++) {
+      const next = vitBlock(x, p.blocks[i]!, config, i, record);
+      x.dispose();
+      x = next;
+    }
+    const out = layerNorm(x, p.norm.weight, p.norm.bias, config.layerNormEps);
+    record?.('vit.norm', out);
+    return out;
+  } finally {
     x.dispose();
-    x = next;
   }
-  const out = layerNorm(x, p.norm.weight, p.norm.bias, config.layerNormEps);
-  x.dispose();
-  record?.('vit.norm', out);
-  return out;
 }

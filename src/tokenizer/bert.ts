@@ -5,14 +5,12 @@
 import { InputError } from '../errors.js';
 import { readFileChecked } from '../util/fs.js';
 import { basicTokenize } from './basic.js';
+import { BERT_MAX_LENGTH, IMAGEREWARD_MAX_LENGTH } from './lengths.js';
 import { TokenizerError } from './errors.js';
 import { BERT_SPECIAL_TOKENS, BLIP_ADDED_TOKENS, decodeVocab, parseVocab, type SpecialToken, type Vocab } from './vocab.js';
 import { WordPiece } from './wordpiece.js';
 
-/** ImageReward's `max_length`. */
-export const IMAGEREWARD_MAX_LENGTH = 35;
-/** bert-base-uncased's `model_max_length` (the text encoder has 512 positions). */
-export const BERT_MAX_LENGTH = 512;
+export { BERT_MAX_LENGTH, IMAGEREWARD_MAX_LENGTH } from './lengths.js';
 
 export interface Encoding {
   inputIds: number[];

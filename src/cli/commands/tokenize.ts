@@ -1,7 +1,7 @@
 /** `imagereward tokenize TEXT...` / `--input FILE.jsonl`: the upstream BERT tokenization, one JSON line per text. */
 import { InputError } from '../../errors.js';
 import { BERT_BASE_UNCASED_VOCAB, ensureHubFiles } from '../../hub/index.js';
-import { BertTokenizer } from '../../tokenizer/index.js';
+import { BertTokenizer, IMAGEREWARD_MAX_LENGTH } from '../../tokenizer/index.js';
 import { readFileChecked } from '../../util/fs.js';
 import { stringOption, type Command } from '../command.js';
 import { positiveIntOption } from './modelOptions.js';
@@ -10,11 +10,11 @@ const usage = [
   'usage: imagereward tokenize [--vocab FILE] [--max-length N] TEXT...',
   '       imagereward tokenize [--vocab FILE] --input FILE.jsonl     (lines {"text": ...}; - reads stdin)',
   '',
-  'Prints one JSON line per text: {"text", "input_ids", "attention_mask"} (padding to max_length 35 and',
+  `Prints one JSON line per text: {"text", "input_ids", "attention_mask"} (padding to max_length ${IMAGEREWARD_MAX_LENGTH} and`,
   'truncation as upstream ImageReward.score).',
   '',
   '  --vocab FILE       vocab.txt (default: bert-base-uncased from the cache, downloaded if missing)',
-  '  --max-length N     sequence length (default 35)',
+  `  --max-length N     sequence length (default ${IMAGEREWARD_MAX_LENGTH})`,
   '  --cache-dir DIR    cache (default: $IMAGEREWARD_CACHE, else ~/.cache/imagereward)',
   '  --offline          never download',
 ].join('\n');
@@ -60,7 +60,7 @@ export const tokenizeCommand: Command = {
     if (input !== undefined && args.positionals.length > 0) throw new InputError(`give texts or --input, not both\n${usage}`);
     const texts = input !== undefined ? await readTextsJsonl(input) : args.positionals;
     if (texts.length === 0) throw new InputError(`no texts given\n${usage}`);
-    const maxLength = positiveIntOption(args, 'max-length') ?? 35;
+    const maxLength = positiveIntOption(args, 'max-length') ?? IMAGEREWARD_MAX_LENGTH;
     const givenVocab = stringOption(args, 'vocab');
     const tokenizer = givenVocab !== undefined
       ? await BertTokenizer.fromVocabFile(givenVocab)
