@@ -8,19 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../errors.js';
-import { widenToFloat32, type Dtype } from '../weights/dtype.js';
+import { widenToFloat32 } from '../weights/dtype.js';
 import type { TensorData } from '../weights/safetensors.js';
 import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from './keys.js';
 import type { ImageRewardConfig } from './config.js';
+import type { WeightSource } from '../weights/source.js';
 
-/** Anything that lists tensors and reads them one by one; SafetensorsReader is one. */
-export interface WeightSource {
-  /** Where the weights come from, for error messages (a path, or '<memory>'). */
-  readonly source?: string;
-  readonly names: readonly string[];
-  info(name: string): { readonly dtype: Dtype; readonly shape: readonly number[] };
-  read(name: string): TensorData;
-}
+export type { WeightSource } from '../weights/source.js';
 
 export interface LoadOptions {
   /** Called once with the keys the model does not use or know (sorted), when there are any. */

@@ -6,7 +6,7 @@
  * No files and no Node: it runs in browsers and in Node alike.
  */
 import { SafetensorsError } from '../errors.js';
-import type { WeightSource } from '../model/weights.js';
+import type { WeightSource } from './source.js';
 import { allocTyped, headerLength, MAX_HEADER_BYTES, numElements, parseHeader, type TensorData, type TensorInfo } from './safetensorsHeader.js';
 
 export interface StreamedSafetensors extends WeightSource {
