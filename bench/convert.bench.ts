@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { convertCheckpoint } from '../src/convert/index.js';
 import { IMAGEREWARD_V1 } from '../src/model/config.js';
-import { checkpointKeys } from '../src/model/keys.js';
+import { checkpointKeys } from '../src/model/checkpoint.js';
 import { writeAll } from '../src/util/fs.js';
 import { stateDictPickle, type TensorSpec } from '../test/helpers/torchzip.js';
 import { machineLine, median } from './machine.js';

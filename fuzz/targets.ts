@@ -12,7 +12,8 @@ import { decodeImage } from '../src/image/index.js';
 import { decodeJpegJs } from '../src/image/jpegjs/decoder.js';
 import { preprocessDecoded } from '../src/image/pipeline.js';
 import { makeConfig, parseMedConfig, parseVitConfig, IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT } from '../src/model/config.js';
-import { checkpointKeys, fitKeys } from '../src/model/keys.js';
+import { checkpointKeys } from '../src/model/checkpoint.js';
+import { fitKeys } from '../src/model/spec.js';
 import { SafetensorsReader } from '../src/weights/safetensors.js';
 import { f32Bytes, stateDictPickle, torchArchive, type TensorSpec } from '../test/helpers/torchzip.js';
 

@@ -11,7 +11,7 @@ import { convertCheckpoint, FORMAT_TAG, openTorchCheckpoint } from '../src/conve
 import { WeightsError } from '../src/errors.js';
 import { selectBackend } from '../src/backend.js';
 import { parseMedConfig, parseVitConfig } from '../src/model/config.js';
-import { checkpointKeys } from '../src/model/keys.js';
+import { checkpointKeys } from '../src/model/checkpoint.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 import { halfToFloat, floatToHalf } from '../src/weights/dtype.js';
 import { readSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
@@ -113,7 +113,7 @@ describe('convert: convertCheckpoint', () => {
       const tensors: TensorSpec[] = [];
       const storages: Record<string, Uint8Array> = {};
       const keys = specs().filter((s) => s.key !== opts.drop).map((s) => ({ ...s, integer: s.integer && s.key !== opts.asFloat }));
-      if (opts.extra) keys.push({ key: opts.extra, shape: [3], required: false, integer: false });
+      if (opts.extra) keys.push({ key: opts.extra, shape: [3], layout: 'plain', required: false, uploaded: false, integer: false });
       keys.forEach((s, i) => {
         const n = s.shape.reduce((a, b) => a * b, 1);
         const data = s.integer ? new Uint8Array(BigInt64Array.from({ length: n }, (_, j) => BigInt(j)).buffer)

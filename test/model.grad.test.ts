@@ -27,18 +27,19 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
     it('applyHead is differentiable w.r.t. variables built from headParams()', function () {
       const params = tiny.model.headParams();
-      const vars = Object.fromEntries(Object.entries(params).map(([k, t]) => [k, tf.variable(t)]));
+      const layers = params.layers.map((l) => ({ weight: tf.variable(l.weight), bias: tf.variable(l.bias!) }));
+      const vars = layers.flatMap((l) => [l.weight, l.bias]);
       const cls = tf.randomNormal([3, 64], 0, 1, 'float32', 7) as tf.Tensor2D;
       try {
         const direct = tiny.model.rewardFromFeatures(cls);
-        const viaVars = applyHead(vars, cls);
+        const viaVars = applyHead({ layers }, cls, tiny.model.config.head);
         expect(Array.from(viaVars.dataSync())).to.deep.equal(Array.from(direct.dataSync()));
-        const { grads } = tf.variableGrads(() => applyHead(vars, cls).sum() as tf.Scalar, Object.values(vars));
+        const { grads } = tf.variableGrads(() => applyHead({ layers }, cls, tiny.model.config.head).sum() as tf.Scalar, vars);
         expect(Object.keys(grads)).to.have.length(10);
         expect(Object.values(grads).every((g) => g.dataSync().every(Number.isFinite))).to.equal(true);
         [direct, viaVars, ...Object.values(grads)].forEach((t) => t.dispose());
       } finally {
-        [cls, ...Object.values(params), ...Object.values(vars)].forEach((t) => t.dispose());
+        tf.dispose([cls, ...params.layers.flatMap((l) => [l.weight, l.bias!]), ...vars]);
       }
     });
   });

@@ -12,7 +12,7 @@ import { ImageRewardError } from '../src/errors.js';
 import { readSafetensors, serializeSafetensors, SafetensorsReader, type TensorData } from '../src/weights/safetensors.js';
 import { bf16ToFloat, halfToFloat, narrowToHalf } from '../src/weights/dtype.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
-import { checkpointKeys } from '../src/model/keys.js';
+import { checkpointKeys } from '../src/model/checkpoint.js';
 import type { ImageRewardConfig } from '../src/model/config.js';
 
 describe('model weight loading', function () {
@@ -41,8 +41,8 @@ describe('model weight loading', function () {
     throw new Error('expected a WeightsError');
   };
   /** Reward of prompt 0 x image 0 through a model loaded from `tensors`. */
-  const reward = (tensors: ReadonlyMap<string, TensorData>): number => {
-    const model = ImageRewardModel.fromTensors(tensors, config);
+  const reward = (tensors: ReadonlyMap<string, TensorData>, cfg = config): number => {
+    const model = ImageRewardModel.fromTensors(tensors, cfg);
     const ids = int32Tensor2d(golden.get('p0.input_ids')!);
     const mask = int32Tensor2d(golden.get('p0.attention_mask')!);
     const px = pixelBatch(pixels, ['1.webp']);
@@ -142,6 +142,31 @@ describe('model weight loading', function () {
     expect(Math.abs(r - goldenReward())).to.be.at.most(1e-5);
   });
 
+  it('qkv_bias false: the spec has no qkv.bias; a matching checkpoint loads and gives the zero-bias reward; a non-matching one uploads nothing', function () {
+    const noBias: ImageRewardConfig = { ...config, vit: { ...config.vit, qkvBias: false } };
+    const biasKeys = [...tiny.keys()].filter((k) => /\.attn\.qkv\.bias$/.test(k));
+    expect(biasKeys).to.have.length(config.vit.depth);
+    expect(checkpointKeys(noBias).map((s) => s.key)).to.deep.equal(checkpointKeys(config).map((s) => s.key).filter((k) => !biasKeys.includes(k)));
+    const withoutBias = edited((m) => biasKeys.forEach((k) => m.delete(k)));
+    const zeroBias = edited((m) => biasKeys.forEach((k) => m.set(k, { ...tiny.get(k)!, data: new Float32Array(tiny.get(k)!.data.length) })));
+    // the same function: a Linear without bias is one with a zero bias
+    expect(reward(withoutBias, noBias)).to.equal(reward(zeroBias, config));
+    expect(reward(withoutBias, noBias)).to.not.equal(goldenReward());
+    const before = tf.memory().numTensors;
+    const missing = (() => { try { ImageRewardModel.fromTensors(withoutBias, config); } catch (err) { return err as Error; } throw new Error('loaded'); })();
+    expect(missing.message).to.include(`${config.vit.depth} missing key(s)`).and.include(biasKeys[0]!);
+    const t = tiny.get(QKV)!;
+    const misShaped = edited((m) => { biasKeys.forEach((k) => m.delete(k)); m.set(QKV, { ...t, shape: [t.shape[1]!, t.shape[0]!] }); });
+    expect(() => ImageRewardModel.fromTensors(misShaped, noBias)).to.throw(/mis-shaped/);
+    expect(tf.memory().numTensors, 'tensors after the rejected loads').to.equal(before);
+  });
+
+  it('sizes the ViT MLP as upstream int(dim * mlp_ratio) (truncation, not rounding)', function () {
+    const odd: ImageRewardConfig = { ...config, vit: { ...config.vit, mlpRatio: 4.995 } }; // 64 * 4.995 = 319.68: int() 319, round() 320
+    const fc1 = checkpointKeys(odd).find((s) => s.key === 'blip.visual_encoder.blocks.0.mlp.fc1.weight')!;
+    expect(fc1.shape).to.deep.equal([319, 64]);
+  });
+
   it('reads weights from safetensors bytes in memory and names the source in errors', async function () {
     const entries = [...edited((m) => m.delete(QKV))].map(([name, t]) => ({ name, ...t }));
     const reader = SafetensorsReader.fromBytes(await serializeSafetensors(entries), 'edited.safetensors');
@@ -177,15 +202,14 @@ describe('model weight loading', function () {
     expect(Math.abs(f16 - goldenReward())).to.be.within(1e-7, 0.05);
   });
 
-  it('headParams: [in, out] copies of the checkpoint [out, in] head weights', function () {
+  it('headParams: [in, out] copies of the checkpoint [out, in] head weights, in layer order', function () {
     const model = ImageRewardModel.fromTensors(tiny, config);
     const head = model.headParams();
     try {
-      expect(Object.keys(head).sort()).to.deep.equal(
-        [0, 2, 4, 6, 7].flatMap((i) => [`mlp.layers.${i}.bias`, `mlp.layers.${i}.weight`]).sort(),
+      expect(head.layers.map((l) => [l.weight.shape, l.bias!.shape])).to.deep.equal(
+        [[64, 1024], [1024, 128], [128, 64], [64, 16], [16, 1]].map(([i, o]) => [[i, o], [o]]),
       );
-      const w = head['mlp.layers.2.weight']!;
-      expect(w.shape).to.deep.equal([1024, 128]);
+      const w = head.layers[1]!.weight; // mlp.layers.2
       const src = tiny.get('mlp.layers.2.weight')!.data as Float32Array; // [128, 1024]
       const got = w.arraySync() as number[][];
       expect(got[5]![3]).to.equal(src[3 * 1024 + 5]);
@@ -194,9 +218,10 @@ describe('model weight loading', function () {
       // copies survive the model
       expect(w.isDisposed).to.equal(false);
     } finally {
-      Object.values(head).forEach((t) => t.dispose());
+      tf.dispose(head.layers.flatMap((l) => [l.weight, l.bias!]));
     }
   });
+
 
   it('refuses inputs of the wrong shape or dtype with an InputError', function () {
     const model = ImageRewardModel.fromTensors(tiny, config);

@@ -83,15 +83,10 @@ describe('train: head training on synthetic features', () => {
     const reference = x.map((f) => referenceRaw(base, f));
     expect(maxAbsDiff(collapsed, reference)).to.be.lessThan(1e-5);
     // src/model/head.ts applyHead takes [in, out] weights and normalises.
-    const params: Record<string, tf.Tensor> = {};
-    for (const [key, data] of base) {
-      const spec = headKeySpecs(CONFIG).find((s) => s.key === key)!;
-      params[key] = spec.shape.length === 2 ? tf.tensor2d(data, spec.shape as [number, number]).transpose() : tf.tensor1d(data);
-    }
-    const normalized = applyHead(params, X, CONFIG.head).dataSync();
+    const normalized = applyHead({ layers }, X, CONFIG.head).dataSync();
     const expected = reference.map((r) => (r - CONFIG.head.rewardMean) / CONFIG.head.rewardStd);
     expect(maxAbsDiff(normalized, expected)).to.be.lessThan(1e-5);
-    tf.dispose([X, head.weight, head.bias, ...layers.flatMap((l) => [l.weight, l.bias]), ...Object.values(params)]);
+    tf.dispose([X, head.weight, head.bias, ...layers.flatMap((l) => [l.weight, l.bias])]);
   });
 
   it('gives the same gradients as autograd through the layer-by-layer head', () => {

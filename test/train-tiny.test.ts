@@ -4,6 +4,7 @@
  * training from the model's own head, the head file reloaded with `--head`, and the CLI.
  */
 import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,7 +141,7 @@ describe('train: tiny model end to end (generated preference set)', function () 
   it('raises training accuracy from its initial value to >= 0.9; the saved head reloads to the same rewards', async () => {
     const params = model.model.headParams();
     const base = headWeightsFromParams(params, model.config);
-    Object.values(params).forEach((t) => t.dispose());
+    tf.dispose(params.layers.flatMap((l) => [l.weight, l.bias!]));
     const initial = evaluatePreferences(model.model, records);
     const result = trainHead(base, model.config, records, undefined, { epochs: 20, learningRate: 2e-5, batchSize: 2, seed: 1 });
     const first = result.history[0]!.train;

@@ -8,7 +8,8 @@ import { InputError, WeightsError } from '../errors.js';
 import {
   IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, MAX_CONFIG_FILE_BYTES, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson,
 } from '../model/config.js';
-import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from '../model/keys.js';
+import { checkpointKeys } from '../model/checkpoint.js';
+import { fitKeys, type AcceptedDtypes, type KeySpec } from '../model/spec.js';
 import { readFileChecked } from '../util/fs.js';
 import { narrowToHalf, widenToFloat32, type TypedData } from '../weights/dtype.js';
 import { writeSafetensors, type TensorData, type TensorToWrite } from '../weights/safetensors.js';

@@ -6,67 +6,53 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MedConfig } from './config.js';
-import { linearParams, normParams, type LinearParams, type NormParams, type ParamGetter, type Recorder } from './params.js';
+import { linear as linearSpec, list, norm, optionalIntegerBuffer, param, struct, type ParamsOf } from './spec.js';
+import type { Recorder } from './record.js';
 import { linear } from '../ops/linear.js';
 import { layerNorm } from '../ops/layerNorm.js';
 import { gelu } from '../ops/gelu.js';
 import { embedding } from '../ops/embedding.js';
 import { multiHeadAttention } from '../ops/attention.js';
 
-/** med.py BertAttention: `self` (BertSelfAttention) and `output` (BertSelfOutput). */
-export interface BertAttentionParams {
-  readonly self: { readonly query: LinearParams; readonly key: LinearParams; readonly value: LinearParams };
-  readonly output: { readonly dense: LinearParams; readonly LayerNorm: NormParams };
+/** med.py BertAttention: `self` (BertSelfAttention, keys/values of width kvWidth) and `output` (BertSelfOutput). */
+function attentionSpec(prefix: string, hidden: number, kvWidth: number) {
+  return struct({
+    self: struct({
+      query: linearSpec(`${prefix}.self.query`, hidden, hidden),
+      key: linearSpec(`${prefix}.self.key`, hidden, kvWidth),
+      value: linearSpec(`${prefix}.self.value`, hidden, kvWidth),
+    }),
+    output: struct({ dense: linearSpec(`${prefix}.output.dense`, hidden, hidden), LayerNorm: norm(`${prefix}.output.LayerNorm`, hidden) }),
+  });
 }
 
-export interface BertLayerParams {
-  readonly attention: BertAttentionParams;
-  readonly crossattention: BertAttentionParams;
-  readonly intermediate: { readonly dense: LinearParams };
-  readonly output: { readonly dense: LinearParams; readonly LayerNorm: NormParams };
-}
-
-/** Keys under `blip.text_encoder.`. */
-export interface BertParams {
-  readonly embeddings: {
-    readonly word_embeddings: tf.Tensor2D;
-    readonly position_embeddings: tf.Tensor2D;
-    /** The registered buffer arange(max_position_embeddings) [1, P], when the checkpoint has it. */
-    readonly position_ids?: tf.Tensor2D;
-    readonly LayerNorm: NormParams;
-  };
-  readonly layers: readonly BertLayerParams[];
-}
-
-function attentionParams(get: ParamGetter, prefix: string): BertAttentionParams {
-  return {
-    self: { query: linearParams(get, `${prefix}.self.query`), key: linearParams(get, `${prefix}.self.key`), value: linearParams(get, `${prefix}.self.value`) },
-    output: { dense: linearParams(get, `${prefix}.output.dense`), LayerNorm: normParams(get, `${prefix}.output.LayerNorm`) },
-  };
-}
-
-export function bertParams(get: ParamGetter, has: (key: string) => boolean, config: MedConfig, prefix = 'blip.text_encoder'): BertParams {
-  const layers: BertLayerParams[] = [];
-  for (let i = 0; i < config.numHiddenLayers; i++) {
-    const l = `${prefix}.encoder.layer.${i}`;
-    layers.push({
-      attention: attentionParams(get, `${l}.attention`),
-      crossattention: attentionParams(get, `${l}.crossattention`),
-      intermediate: { dense: linearParams(get, `${l}.intermediate.dense`) },
-      output: { dense: linearParams(get, `${l}.output.dense`), LayerNorm: normParams(get, `${l}.output.LayerNorm`) },
-    });
-  }
+/** The parameters of med.py BertModel (add_pooling_layer=False) under `prefix`, in state_dict order. */
+export function bertSpec(config: MedConfig, prefix = 'blip.text_encoder') {
+  const H = config.hiddenSize;
   const e = `${prefix}.embeddings`;
-  return {
-    embeddings: {
-      word_embeddings: get(`${e}.word_embeddings.weight`) as tf.Tensor2D,
-      position_embeddings: get(`${e}.position_embeddings.weight`) as tf.Tensor2D,
-      ...(has(`${e}.position_ids`) ? { position_ids: get(`${e}.position_ids`) as tf.Tensor2D } : {}),
-      LayerNorm: normParams(get, `${e}.LayerNorm`),
-    },
-    layers,
-  };
+  return struct({
+    embeddings: struct({
+      /** The registered buffer arange(max_position_embeddings) [1, P], when the checkpoint has it. */
+      position_ids: optionalIntegerBuffer<tf.Tensor2D>(`${e}.position_ids`, [1, config.maxPositionEmbeddings]),
+      word_embeddings: param<tf.Tensor2D>(`${e}.word_embeddings.weight`, [config.vocabSize, H]),
+      position_embeddings: param<tf.Tensor2D>(`${e}.position_embeddings.weight`, [config.maxPositionEmbeddings, H]),
+      LayerNorm: norm(`${e}.LayerNorm`, H),
+    }),
+    layers: list(config.numHiddenLayers, (i) => {
+      const l = `${prefix}.encoder.layer.${i}`;
+      return struct({
+        attention: attentionSpec(`${l}.attention`, H, H),
+        crossattention: attentionSpec(`${l}.crossattention`, H, config.encoderWidth),
+        intermediate: struct({ dense: linearSpec(`${l}.intermediate.dense`, config.intermediateSize, H) }),
+        output: struct({ dense: linearSpec(`${l}.output.dense`, H, config.intermediateSize), LayerNorm: norm(`${l}.output.LayerNorm`, H) }),
+      });
+    }),
+  });
 }
+
+export type BertParams = ParamsOf<ReturnType<typeof bertSpec>>;
+export type BertLayerParams = BertParams['layers'][number];
+export type BertAttentionParams = BertLayerParams['attention'];
 
 /**
  * BertEmbeddings.forward: LayerNorm(word_embeddings(ids) + position_embeddings(position_ids[:, :L])).

@@ -4,10 +4,10 @@
  * training config and metrics as JSON strings in `__metadata__`. Such a file overlays the head of a
  * base model (`imagereward ... --head head.safetensors`).
  */
-import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../errors.js';
 import type { ImageRewardConfig } from './config.js';
-import { checkpointKeys, type KeySpec } from './keys.js';
+import { headSpec, type HeadParams } from './head.js';
+import { toStoredLayout, type KeySpec } from './spec.js';
 import { widenToFloat32 } from '../weights/dtype.js';
 import { SafetensorsReader, writeSafetensors } from '../weights/safetensors.js';
 
@@ -18,7 +18,7 @@ export const HEAD_PREFIX = 'mlp.layers.';
 
 /** The head's keys and shapes for a config, in checkpoint order. */
 export function headKeySpecs(config: ImageRewardConfig): KeySpec[] {
-  return checkpointKeys(config).filter((s) => s.key.startsWith(HEAD_PREFIX));
+  return [...headSpec(config).keys];
 }
 
 /** Checks that `weights` has exactly the head keys of `config`, with the right sizes and finite values. */
@@ -86,18 +86,17 @@ export async function writeHeadFile(
   );
 }
 
-/**
- * Head weights in checkpoint layout from a model's head params (ImageRewardModel.headParams(), whose
- * Linear weights are [in, out]): transposes the weights back to [out, in].
- */
-export function headWeightsFromParams(params: Readonly<Record<string, tf.Tensor>>, config: ImageRewardConfig): HeadWeights {
+/** Head weights in checkpoint layout from typed head params (ImageRewardModel.headParams(), Linear weights [in, out]). */
+export function headWeightsFromParams(params: HeadParams, config: ImageRewardConfig): HeadWeights {
+  const specs = headKeySpecs(config);
+  const tensors = params.layers.flatMap((l) => [l.weight, l.bias]);
+  if (tensors.length !== specs.length) throw new WeightsError(`model head has ${params.layers.length} layers, the config ${specs.length / 2}`);
   const weights = new Map<string, Float32Array>();
-  for (const spec of headKeySpecs(config)) {
-    const t = params[spec.key];
+  specs.forEach((spec, i) => {
+    const t = tensors[i];
     if (!t) throw new WeightsError(`model head params lack ${spec.key}`);
-    const data = tf.tidy(() => (t.rank === 2 ? t.transpose() : t).dataSync() as Float32Array);
-    weights.set(spec.key, Float32Array.from(data));
-  }
+    weights.set(spec.key, Float32Array.from(toStoredLayout(spec, t.dataSync() as Float32Array)));
+  });
   validateHeadWeights(weights, config, 'model head');
   return weights;
 }

@@ -8,9 +8,10 @@ import { InputError } from '../errors.js';
 import type { TensorData } from '../weights/safetensors.js';
 import type { ImageRewardConfig } from './config.js';
 import { loadWeights, mapSource, type LoadOptions, type WeightSource } from './weights.js';
-import { getterOf, type Recorder } from './params.js';
-import { vitForward, vitParams, type VitParams } from './vit.js';
-import { bertForward, bertParams, type BertParams } from './bert.js';
+import { imageRewardSpec, type ImageRewardParams } from './checkpoint.js';
+import type { Recorder } from './record.js';
+import { vitForward } from './vit.js';
+import { bertForward } from './bert.js';
 import { applyHead, applyHeadLayers, normalizeReward, type HeadParams } from './head.js';
 
 export interface IntermediateOptions {
@@ -23,29 +24,23 @@ export class ImageRewardModel {
   /** Keys of the source that the model does not know (also passed to opts.onUnexpectedKeys). */
   readonly unexpectedKeys: readonly string[];
   private readonly tensors: Map<string, tf.Tensor>;
-  private readonly vit: VitParams;
-  private readonly bert: BertParams;
-  private readonly head: HeadParams;
+  private readonly params: ImageRewardParams;
   private disposed = false;
 
-  private constructor(config: ImageRewardConfig, tensors: Map<string, tf.Tensor>, unexpectedKeys: readonly string[]) {
+  private constructor(config: ImageRewardConfig, tensors: Map<string, tf.Tensor>, params: ImageRewardParams, unexpectedKeys: readonly string[]) {
     this.config = config;
     this.tensors = tensors;
+    this.params = params;
     this.unexpectedKeys = unexpectedKeys;
-    const get = getterOf(tensors);
-    this.vit = vitParams(get, config.vit);
-    this.bert = bertParams(get, (key) => tensors.has(key), config.med);
-    const head: Record<string, tf.Tensor> = {};
-    for (const i of config.head.layerIndices) {
-      for (const kind of ['weight', 'bias']) head[`mlp.layers.${i}.${kind}`] = get(`mlp.layers.${i}.${kind}`);
-    }
-    this.head = head;
   }
 
-  /** Loads and validates every tensor by checkpoint key; a SafetensorsReader is a WeightSource. */
+  /**
+   * Loads and validates every tensor by checkpoint key against imageRewardSpec(config); a
+   * SafetensorsReader is a WeightSource. On any error nothing stays uploaded.
+   */
   static fromReader(reader: WeightSource, config: ImageRewardConfig, opts: LoadOptions = {}): ImageRewardModel {
-    const { tensors, unexpectedKeys } = loadWeights(reader, config, opts);
-    return new ImageRewardModel(config, tensors, unexpectedKeys);
+    const { params, tensors, unexpectedKeys } = loadWeights(reader, imageRewardSpec(config), config, opts);
+    return new ImageRewardModel(config, tensors, params, unexpectedKeys);
   }
 
   static fromTensors(tensors: ReadonlyMap<string, TensorData>, config: ImageRewardConfig, opts: LoadOptions = {}): ImageRewardModel {
@@ -55,7 +50,7 @@ export class ImageRewardModel {
   /** pixels [N, 3, S, S] float32 normalized NCHW -> image embeds [N, T, E] (T = 1 + (S/16)^2). Caller disposes. */
   encodeImages(pixels: tf.Tensor4D): tf.Tensor3D {
     this.checkPixels(pixels);
-    return vitForward(pixels, this.vit, this.config.vit);
+    return vitForward(pixels, this.params.vit, this.config.vit);
   }
 
   /** CLS features [N, H] of the text encoder over image embeds. inputIds / attentionMask int32 [N, L] (N = 1 is broadcast). */
@@ -69,14 +64,14 @@ export class ImageRewardModel {
     if (cls.rank !== 2 || cls.shape[1] !== this.config.med.hiddenSize) {
       throw new InputError(`CLS features must be [N, ${this.config.med.hiddenSize}], got [${cls.shape}]`);
     }
-    return applyHead(this.head, cls, this.config.head);
+    return applyHead(this.params.head, cls, this.config.head);
   }
 
   /** Rewards [N] for N (prompt, image) pairs in one forward; differentiable w.r.t. pixels. */
   scoreTensor(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D): tf.Tensor1D {
     this.checkPixels(pixels);
     checkTokens(inputIds, attentionMask, pixels.shape[0], this.config.med.maxPositionEmbeddings);
-    const embeds = vitForward(pixels, this.vit, this.config.vit);
+    const embeds = vitForward(pixels, this.params.vit, this.config.vit);
     let cls: tf.Tensor2D | undefined;
     try {
       cls = this.featuresRecorded(inputIds, attentionMask, embeds);
@@ -104,12 +99,12 @@ export class ImageRewardModel {
     let embeds: tf.Tensor3D | undefined;
     let cls: tf.Tensor2D | undefined;
     try {
-      embeds = vitForward(pixels, this.vit, this.config.vit, record);
+      embeds = vitForward(pixels, this.params.vit, this.config.vit, record);
       cls = this.featuresRecorded(inputIds, attentionMask, embeds, record);
       record('cls', cls);
       const features = cls;
       tf.tidy(() => {
-        const outputs = applyHeadLayers(this.head, features, this.config.head);
+        const outputs = applyHeadLayers(this.params.head, features);
         outputs.forEach((o, j) => record(`mlp.layers.${this.config.head.layerIndices[j]}`, o));
         record('reward', normalizeReward(outputs[outputs.length - 1]!, this.config.head));
       });
@@ -123,15 +118,10 @@ export class ImageRewardModel {
     }
   }
 
-  /**
-   * Copies of the head parameters keyed `mlp.layers.{i}.weight|bias`, weights in [in, out] layout
-   * (the transpose of the checkpoint's [out, in]); the input applyHead expects. Caller disposes.
-   */
-  headParams(): Record<string, tf.Tensor> {
+  /** Copies of the head's parameters (Linear weights [in, out]), the input applyHead expects. Caller disposes. */
+  headParams(): HeadParams {
     this.checkAlive();
-    const copy: Record<string, tf.Tensor> = {};
-    for (const [key, t] of Object.entries(this.head)) copy[key] = t.clone();
-    return copy;
+    return { layers: this.params.head.layers.map((l) => ({ weight: l.weight.clone(), bias: l.bias?.clone() })) };
   }
 
   /** Number of floating-point parameters the forward uses (projections and position_ids excluded). */
@@ -159,7 +149,7 @@ export class ImageRewardModel {
     // One token row for N images is broadcast (tiled in one tidy, so a failure leaves neither copy).
     const [ids, mask] = inputIds.shape[0] === n ? [inputIds, attentionMask] : tf.tidy(() => [inputIds.tile([n, 1]), attentionMask.tile([n, 1])]);
     try {
-      const hidden = bertForward(ids as tf.Tensor2D, mask as tf.Tensor2D, imageEmbeds, this.bert, med, record);
+      const hidden = bertForward(ids as tf.Tensor2D, mask as tf.Tensor2D, imageEmbeds, this.params.bert, med, record);
       try {
         // ImageReward.score: txt_features = text_output.last_hidden_state[:, 0, :]
         return tf.tidy(() => hidden.slice([0, 0, 0], [n, 1, med.hiddenSize]).reshape([n, med.hiddenSize]) as tf.Tensor2D);

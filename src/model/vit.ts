@@ -5,49 +5,44 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from './config.js';
-import { linearParams, normParams, type LinearParams, type NormParams, type ParamGetter, type Recorder } from './params.js';
+import { linear as linearSpec, list, norm, param, struct, type ParamsOf } from './spec.js';
+import type { Recorder } from './record.js';
 import { linear } from '../ops/linear.js';
 import { layerNorm } from '../ops/layerNorm.js';
 import { gelu } from '../ops/gelu.js';
 import { packedSelfAttention } from '../ops/attention.js';
 import { patchEmbed } from '../ops/patchEmbed.js';
 
-export interface VitBlockParams {
-  readonly norm1: NormParams;
-  readonly attn: { readonly qkv: LinearParams; readonly proj: LinearParams };
-  readonly norm2: NormParams;
-  readonly mlp: { readonly fc1: LinearParams; readonly fc2: LinearParams };
+/** The parameters of vit.py VisionTransformer under `prefix`, in state_dict order. */
+export function vitSpec(config: VitConfig, prefix = 'blip.visual_encoder') {
+  const E = config.embedDim;
+  const hidden = Math.trunc(E * config.mlpRatio); // Block.__init__: mlp_hidden_dim = int(dim * mlp_ratio)
+  const tokens = (config.imgSize / config.patchSize) ** 2 + 1;
+  return struct({
+    cls_token: param<tf.Tensor3D>(`${prefix}.cls_token`, [1, 1, E]),
+    pos_embed: param<tf.Tensor3D>(`${prefix}.pos_embed`, [1, tokens, E]),
+    patch_embed: struct({
+      proj: struct({
+        weight: param<tf.Tensor4D>(`${prefix}.patch_embed.proj.weight`, [E, config.inChans, config.patchSize, config.patchSize], 'conv'),
+        bias: param<tf.Tensor1D>(`${prefix}.patch_embed.proj.bias`, [E]),
+      }),
+    }),
+    blocks: list(config.depth, (i) => {
+      const b = `${prefix}.blocks.${i}`;
+      return struct({
+        norm1: norm(`${b}.norm1`, E),
+        attn: struct({ qkv: linearSpec(`${b}.attn.qkv`, 3 * E, E, config.qkvBias), proj: linearSpec(`${b}.attn.proj`, E, E) }),
+        norm2: norm(`${b}.norm2`, E),
+        mlp: struct({ fc1: linearSpec(`${b}.mlp.fc1`, hidden, E), fc2: linearSpec(`${b}.mlp.fc2`, E, hidden) }),
+      });
+    }),
+    norm: norm(`${prefix}.norm`, E),
+  });
 }
 
-/** Keys under `blip.visual_encoder.`. */
-export interface VitParams {
-  readonly cls_token: tf.Tensor3D;
-  readonly pos_embed: tf.Tensor3D;
-  /** proj.weight in tfjs filter layout [p, p, C, E]. */
-  readonly patch_embed: { readonly proj: { readonly weight: tf.Tensor4D; readonly bias: tf.Tensor1D } };
-  readonly blocks: readonly VitBlockParams[];
-  readonly norm: NormParams;
-}
-
-export function vitParams(get: ParamGetter, config: VitConfig, prefix = 'blip.visual_encoder'): VitParams {
-  const blocks: VitBlockParams[] = [];
-  for (let i = 0; i < config.depth; i++) {
-    const b = `${prefix}.blocks.${i}`;
-    blocks.push({
-      norm1: normParams(get, `${b}.norm1`),
-      attn: { qkv: linearParams(get, `${b}.attn.qkv`), proj: linearParams(get, `${b}.attn.proj`) },
-      norm2: normParams(get, `${b}.norm2`),
-      mlp: { fc1: linearParams(get, `${b}.mlp.fc1`), fc2: linearParams(get, `${b}.mlp.fc2`) },
-    });
-  }
-  return {
-    cls_token: get(`${prefix}.cls_token`) as tf.Tensor3D,
-    pos_embed: get(`${prefix}.pos_embed`) as tf.Tensor3D,
-    patch_embed: { proj: { weight: get(`${prefix}.patch_embed.proj.weight`) as tf.Tensor4D, bias: get(`${prefix}.patch_embed.proj.bias`) as tf.Tensor1D } },
-    blocks,
-    norm: normParams(get, `${prefix}.norm`),
-  };
-}
+/** patch_embed.proj.weight in tfjs filter layout [p, p, C, E]; Linear weights [in, out]. */
+export type VitParams = ParamsOf<ReturnType<typeof vitSpec>>;
+export type VitBlockParams = VitParams['blocks'][number];
 
 /** vit.py Block.forward: x + attn(norm1(x)); x + mlp(norm2(x)). */
 function vitBlock(x: tf.Tensor3D, p: VitBlockParams, config: VitConfig, index: number, record?: Recorder): tf.Tensor3D {

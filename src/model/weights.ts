@@ -1,16 +1,17 @@
 /**
- * Loads ImageReward weights by checkpoint key and validates them against `checkpointKeys(config)`:
+ * Loads ImageReward weights by checkpoint key and validates them against a parameter spec:
  * every required key present with its exact shape and a floating dtype (integer buffers: I64/I32),
  * every value finite. All problems are collected into ONE WeightsError; keys the model does not
  * know are reported (never silently dropped). Tensors are read one at a time, widened to float32
- * (F16/BF16), put into the layout the ops want (sanitizeLayout) and uploaded, so a 1.8 GB file is
- * never held twice in JS memory.
+ * (F16/BF16), put into the layout the ops want (toUseLayout) and uploaded, so a 1.8 GB file is
+ * never held twice in JS memory. Nothing is uploaded unless the names, shapes and dtypes all fit;
+ * a failure leaves no tensor behind.
  */
 import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../errors.js';
 import { widenToFloat32 } from '../weights/dtype.js';
 import type { TensorData } from '../weights/safetensors.js';
-import { checkpointKeys, fitKeys, type AcceptedDtypes, type KeySpec } from './keys.js';
+import { fitKeys, toUseLayout, type AcceptedDtypes, type Spec } from './spec.js';
 import type { ImageRewardConfig } from './config.js';
 import type { WeightSource } from '../weights/source.js';
 
@@ -21,8 +22,10 @@ export interface LoadOptions {
   readonly onUnexpectedKeys?: (keys: string[]) => void;
 }
 
-export interface LoadedWeights {
-  /** Uploaded tensors by checkpoint key, in the layout of sanitizeLayout. */
+export interface LoadedWeights<T> {
+  /** The typed parameters (built from `tensors`). */
+  readonly params: T;
+  /** Uploaded tensors by checkpoint key, in the layout of toUseLayout. */
   readonly tensors: Map<string, tf.Tensor>;
   /** Keys present in the source that no KeySpec names. */
   readonly unexpectedKeys: readonly string[];
@@ -38,17 +41,12 @@ export function mapSource(tensors: ReadonlyMap<string, TensorData>, source = '<m
   return { source, names: [...tensors.keys()], info: get, read: get };
 }
 
-/** Keys the forward pass reads. The projections are validated but not uploaded (unused by the reward). */
-function isUsedByForward(spec: KeySpec): boolean {
-  return spec.required || spec.key.endsWith('embeddings.position_ids');
-}
-
 /** What the safetensors reader can widen: F16 / BF16 become float32, I32 / I64 position ids int32. */
 const ACCEPTED_DTYPES: AcceptedDtypes = { float: ['F32', 'F16', 'BF16'], integer: ['I64', 'I32'] };
 
-export function loadWeights(source: WeightSource, config: ImageRewardConfig, opts: LoadOptions = {}): LoadedWeights {
+export function loadWeights<T>(source: WeightSource, spec: Spec<T>, config: ImageRewardConfig, opts: LoadOptions = {}): LoadedWeights<T> {
   const where = source.source ?? '<weights>';
-  const { usable: readable, missing, misShaped, badDtype, unexpected } = fitKeys(checkpointKeys(config), source.names, (n) => source.info(n), ACCEPTED_DTYPES);
+  const { usable: readable, missing, misShaped, badDtype, unexpected } = fitKeys(spec.keys, source.names, (n) => source.info(n), ACCEPTED_DTYPES);
   const badValues: string[] = [];
 
   const tensors = new Map<string, tf.Tensor>();
@@ -60,14 +58,14 @@ export function loadWeights(source: WeightSource, config: ImageRewardConfig, opt
         const ids = toInt32(raw);
         const outOfRange = ids.findIndex((id) => id < 0 || id >= config.med.maxPositionEmbeddings);
         if (outOfRange >= 0) badValues.push(`${spec.key}: value ${ids[outOfRange]} at flat index ${outOfRange} is not a position in [0, ${config.med.maxPositionEmbeddings})`);
-        else if (isUsedByForward(spec) && structurallyOk) tensors.set(spec.key, tf.tensor(ids, spec.shape as number[], 'int32'));
+        else if (spec.uploaded && structurallyOk) tensors.set(spec.key, tf.tensor(ids, spec.shape as number[], 'int32'));
         continue;
       }
       const values = widenToFloat32(raw.dtype, raw.data);
       const bad = firstNonFinite(values);
       if (bad) badValues.push(`${spec.key}: ${bad.count} non-finite value(s), first ${bad.value} at flat index ${bad.index}`);
-      if (!isUsedByForward(spec) || !structurallyOk || badValues.length > 0) continue;
-      const { data, shape } = sanitizeLayout(spec.key, values, spec.shape);
+      if (!spec.uploaded || !structurallyOk || badValues.length > 0) continue;
+      const { data, shape } = toUseLayout(spec, values);
       tensors.set(spec.key, tf.tensor(data, shape as number[], 'float32'));
     }
   } catch (err) {
@@ -86,47 +84,15 @@ export function loadWeights(source: WeightSource, config: ImageRewardConfig, opt
   }
 
   const unexpectedKeys = [...unexpected].sort();
+  let params: T;
+  try {
+    params = spec.build(tensors);
+  } catch (err) {
+    disposeAll(tensors);
+    throw err;
+  }
   if (unexpectedKeys.length > 0) opts.onUnexpectedKeys?.(unexpectedKeys);
-  return { tensors, unexpectedKeys };
-}
-
-/**
- * The one place checkpoint layouts become op layouts: nn.Linear weights [out, in] -> [in, out]
- * (ops/linear.ts), the patch Conv2d weight [E, C, p, p] -> tfjs filter [p, p, C, E]
- * (ops/patchEmbed.ts). Everything else (embeddings, norms, biases, cls/pos) keeps its shape.
- */
-export function sanitizeLayout(key: string, values: Float32Array, shape: readonly number[]): { data: Float32Array; shape: number[] } {
-  if (key.endsWith('patch_embed.proj.weight')) {
-    const [e, c, p, q] = shape as [number, number, number, number];
-    const out = new Float32Array(values.length);
-    for (let oe = 0; oe < e; oe++) {
-      for (let ic = 0; ic < c; ic++) {
-        for (let y = 0; y < p; y++) {
-          for (let x = 0; x < q; x++) out[((y * q + x) * c + ic) * e + oe] = values[((oe * c + ic) * p + y) * q + x]!;
-        }
-      }
-    }
-    return { data: out, shape: [p, q, c, e] };
-  }
-  if (isLinearWeight(key, shape)) {
-    const [rows, cols] = shape as [number, number];
-    return { data: transpose2d(values, rows, cols), shape: [cols, rows] };
-  }
-  return { data: values, shape: [...shape] };
-}
-
-/** Linear weights are the 2D `.weight` tensors; embedding tables are 2D too but stay [vocab, H]. */
-export function isLinearWeight(key: string, shape: readonly number[]): boolean {
-  return shape.length === 2 && key.endsWith('.weight') && !key.includes('.embeddings.');
-}
-
-export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) {
-    const rowStart = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = values[rowStart + c]!;
-  }
-  return out;
+  return { params, tensors, unexpectedKeys };
 }
 
 function toInt32(raw: TensorData): Int32Array {

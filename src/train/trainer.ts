@@ -17,6 +17,7 @@ import { InputError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import type { HeadWeights } from '../model/headFile.js';
 import { headKeySpecs, validateHeadWeights } from '../model/headFile.js';
+import { toStoredLayout, toUseLayout } from '../model/spec.js';
 import { collapseHead, rawRewards, rewardMargins, type LinearTensors } from './linear-head.js';
 import { preferenceAccuracy } from './metric.js';
 import { rankPairs, type RankPair } from './pairs.js';
@@ -112,13 +113,6 @@ function checkOptions(o: TrainHeadOptions, layers: number): void {
     throw new InputError(`trainable layers must be an integer in 1..${layers}, got ${o.trainableLayers}`);
   }
   if (!positiveInt(o.patience)) throw new InputError(`patience must be a positive integer, got ${o.patience}`);
-}
-
-/** A [rows, cols] row-major matrix transposed to [cols, rows] (variables are [in, out], files [out, in]). */
-function transposed(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
-  return out;
 }
 
 /** softplus(-d) = -log σ(d), computed without overflow. */
@@ -226,8 +220,8 @@ export function trainHead(
     for (let l = 0; l < nLayers; l++) {
       const [w, b] = [specs[2 * l]!, specs[2 * l + 1]!];
       const trainable = l >= nLayers - opts.trainableLayers;
-      const [out, inp] = w.shape as [number, number];
-      const weightInit = tf.tensor2d(transposed(base.get(w.key)!, out, inp), [inp, out]);
+      const used = toUseLayout(w, base.get(w.key)!); // the model's layout: [in, out]
+      const weightInit = tf.tensor2d(used.data, used.shape as [number, number]);
       const biasInit = tf.tensor1d(base.get(b.key)!);
       const weight = tf.variable(weightInit, trainable);
       const bias = tf.variable(biasInit, trainable);
@@ -238,7 +232,7 @@ export function trainHead(
     const trainable = variables.filter((v) => v.trainable);
     const snapshot = (): Map<string, Float32Array> => new Map(specs.map((s, i) => {
       const values = variables[i]!.dataSync() as Float32Array;
-      return [s.key, s.shape.length === 2 ? transposed(values, s.shape[1]!, s.shape[0]!) : Float32Array.from(values)];
+      return [s.key, Float32Array.from(toStoredLayout(s, values))];
     }));
 
     const measure = (epoch: number): EpochMetrics => {

@@ -121,7 +121,7 @@ export const trainHeadCommand: Command = {
       if (valSplit !== undefined) ({ train, validation } = splitRecords(train, valSplit, options.seed));
       const params = model.model.headParams();
       const base = (() => {
-        try { return headWeightsFromParams(params, model.config); } finally { Object.values(params).forEach((t) => t.dispose()); }
+        try { return headWeightsFromParams(params, model.config); } finally { params.layers.forEach((l) => { l.weight.dispose(); l.bias?.dispose(); }); }
       })();
       const result = trainWithProgress(base, model.config, train, validation, options, io);
       const best = result.history[result.bestEpoch]!;
