@@ -82,17 +82,19 @@ export function extendedAttentionMask(attentionMask: tf.Tensor2D): tf.Tensor2D {
  * image embeds for cross-attention).
  */
 function bertAttention(hidden: tf.Tensor3D, context: tf.Tensor3D, p: BertAttentionParams, config: MedConfig, mask: tf.Tensor2D | undefined, probsName: string, record?: Recorder): tf.Tensor3D {
+  // hidden (B, L, H); context (B, S, C): the text itself (S = L, C = H) or the image tokens (S = T, C = E)
   const headDim = config.hiddenSize / config.numAttentionHeads;
   const attention = multiHeadAttention(
-    linear(hidden, p.self.query.weight, p.self.query.bias),
-    linear(context, p.self.key.weight, p.self.key.bias),
-    linear(context, p.self.value.weight, p.self.value.bias),
+    linear(hidden, p.self.query.weight, p.self.query.bias), // (B, L, H)
+    linear(context, p.self.key.weight, p.self.key.bias), // (B, S, H)
+    linear(context, p.self.value.weight, p.self.value.bias), // (B, S, H)
     // BertSelfAttention: scores / sqrt(head_size) + attention_mask (1/sqrt(64) and 1/sqrt(16) are exact).
     { numHeads: config.numAttentionHeads, scale: 1 / Math.sqrt(headDim), returnProbs: record !== undefined, ...(mask ? { mask } : {}) },
   );
+  // attention.context (B, L, H); attention.probs (B, nh, L, S)
   if (attention.probs) record?.(probsName, attention.probs);
-  const projected = linear(attention.context, p.output.dense.weight, p.output.dense.bias);
-  return layerNorm(projected.add(hidden), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D;
+  const projected = linear(attention.context, p.output.dense.weight, p.output.dense.bias); // (B, L, H)
+  return layerNorm(projected.add(hidden), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D; // (B, L, H)
 }
 
 /**
@@ -102,13 +104,13 @@ function bertAttention(hidden: tf.Tensor3D, context: tf.Tensor3D, p: BertAttenti
 function bertLayer(hidden: tf.Tensor3D, imageEmbeds: tf.Tensor3D, mask: tf.Tensor2D, p: BertLayerParams, config: MedConfig, index: number, record?: Recorder): tf.Tensor3D {
   return tf.tidy(() => {
     const name = `bert.layer${index}`;
-    const selfOut = bertAttention(hidden, hidden, p.attention, config, mask, `attn.${name}.attention.probs`, record);
+    const selfOut = bertAttention(hidden, hidden, p.attention, config, mask, `attn.${name}.attention.probs`, record); // (B, L, H)
     record?.(`${name}.attention`, selfOut);
-    const crossOut = bertAttention(selfOut, imageEmbeds, p.crossattention, config, undefined, `attn.${name}.crossattention.probs`, record);
+    const crossOut = bertAttention(selfOut, imageEmbeds, p.crossattention, config, undefined, `attn.${name}.crossattention.probs`, record); // (B, L, H) over (B, T, E)
     record?.(`${name}.crossattention`, crossOut);
-    const intermediate = gelu(linear(crossOut, p.intermediate.dense.weight, p.intermediate.dense.bias));
-    const projected = linear(intermediate, p.output.dense.weight, p.output.dense.bias);
-    const out = layerNorm(projected.add(crossOut), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D;
+    const intermediate = gelu(linear(crossOut, p.intermediate.dense.weight, p.intermediate.dense.bias)); // (B, L, I)
+    const projected = linear(intermediate, p.output.dense.weight, p.output.dense.bias); // (B, L, H)
+    const out = layerNorm(projected.add(crossOut), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D; // (B, L, H)
     record?.(`${name}.output`, out);
     return out;
   });

@@ -44,22 +44,23 @@ export function vitSpec(config: VitConfig, prefix = 'blip.visual_encoder') {
 export type VitParams = ParamsOf<ReturnType<typeof vitSpec>>;
 export type VitBlockParams = VitParams['blocks'][number];
 
-/** vit.py Block.forward: x + attn(norm1(x)); x + mlp(norm2(x)). */
+/** vit.py Block.forward: x + attn(norm1(x)); x + mlp(norm2(x)). Shapes: B images, T tokens, E width, nh heads, F = int(E * mlp_ratio). */
 function vitBlock(x: tf.Tensor3D, p: VitBlockParams, config: VitConfig, index: number, record?: Recorder): tf.Tensor3D {
   return tf.tidy(() => {
     // Attention.forward: one fused qkv Linear, then reshape(B, N, 3, heads, C // heads): q, k, v are
     // consecutive column blocks of width C.
-    const qkv = linear(layerNorm(x, p.norm1.weight, p.norm1.bias, config.layerNormEps), p.attn.qkv.weight, p.attn.qkv.bias);
+    const qkv = linear(layerNorm(x, p.norm1.weight, p.norm1.bias, config.layerNormEps), p.attn.qkv.weight, p.attn.qkv.bias); // (B, T, 3E)
     const headDim = x.shape[2] / config.numHeads;
     const attention = packedSelfAttention(qkv, {
       numHeads: config.numHeads,
       scale: headDim ** -0.5, // Attention.__init__: qk_scale or head_dim ** -0.5, multiplied in
       returnProbs: record !== undefined,
     });
+    // attention.context (B, T, E); attention.probs (B, nh, T, T)
     if (attention.probs) record?.(`attn.vit.block${index}.probs`, attention.probs);
-    const afterAttn = x.add(linear(attention.context, p.attn.proj.weight, p.attn.proj.bias));
-    const hidden = gelu(linear(layerNorm(afterAttn, p.norm2.weight, p.norm2.bias, config.layerNormEps), p.mlp.fc1.weight, p.mlp.fc1.bias));
-    const out = afterAttn.add(linear(hidden, p.mlp.fc2.weight, p.mlp.fc2.bias)) as tf.Tensor3D;
+    const afterAttn = x.add(linear(attention.context, p.attn.proj.weight, p.attn.proj.bias)); // (B, T, E)
+    const hidden = gelu(linear(layerNorm(afterAttn, p.norm2.weight, p.norm2.bias, config.layerNormEps), p.mlp.fc1.weight, p.mlp.fc1.bias)); // (B, T, F)
+    const out = afterAttn.add(linear(hidden, p.mlp.fc2.weight, p.mlp.fc2.bias)) as tf.Tensor3D; // (B, T, E)
     record?.(`vit.block${index}`, out);
     return out;
   });
@@ -68,12 +69,12 @@ function vitBlock(x: tf.Tensor3D, p: VitBlockParams, config: VitConfig, index: n
 /** VisionTransformer.forward: pixels [N, C, S, S] (normalized NCHW) -> image embeds [N, 1 + (S/p)^2, E]. */
 export function vitForward(pixels: tf.Tensor4D, p: VitParams, config: VitConfig, record?: Recorder): tf.Tensor3D {
   let x = tf.tidy(() => {
-    const patches = patchEmbed(pixels, p.patch_embed.proj.weight, p.patch_embed.proj.bias);
+    const patches = patchEmbed(pixels, p.patch_embed.proj.weight, p.patch_embed.proj.bias); // (B, (S/p)^2, E)
     record?.('vit.patch_embed', patches);
     const [n, count, width] = patches.shape;
     // cls_token.expand(B, -1, -1); cat((cls, x), dim=1); x + pos_embed[:, :x.size(1), :]
-    const cls = p.cls_token.tile([n, 1, 1]) as tf.Tensor3D;
-    const tokens = tf.concat([cls, patches], 1);
+    const cls = p.cls_token.tile([n, 1, 1]) as tf.Tensor3D; // (B, 1, E)
+    const tokens = tf.concat([cls, patches], 1); // (B, T, E), T = 1 + (S/p)^2
     return tokens.add(p.pos_embed.slice([0, 0, 0], [1, count + 1, width])) as tf.Tensor3D;
   });
   try {
@@ -82,7 +83,7 @@ export function vitForward(pixels: tf.Tensor4D, p: VitParams, config: VitConfig,
       x.dispose();
       x = next;
     }
-    const out = layerNorm(x, p.norm.weight, p.norm.bias, config.layerNormEps);
+    const out = layerNorm(x, p.norm.weight, p.norm.bias, config.layerNormEps); // (B, T, E)
     record?.('vit.norm', out);
     return out;
   } finally {
