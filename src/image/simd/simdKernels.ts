@@ -8,7 +8,7 @@
  *   on the transposed image.
  */
 import { PRECISION_BITS } from '../resample.js';
-import { assembleModule, FunctionWriter, type Local } from './wasmAssembler.js';
+import { assembleModule, FunctionWriter, type Local } from '../../wasm/assembler.js';
 
 /**
  * transpose(src, srcStride, width, height, bands, dst, dstStride):

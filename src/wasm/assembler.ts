@@ -1,6 +1,6 @@
 /**
- * Just enough of a WebAssembly binary writer to build the resize kernels in simdKernels.ts from
- * TypeScript (no toolchain, no committed .wasm): one imported memory, functions with i32 parameters,
+ * Just enough of a WebAssembly binary writer to build our SIMD kernels from TypeScript (no toolchain,
+ * no committed .wasm; the resize kernels of src/image/simd/simdKernels.ts): one imported memory, functions with i32 parameters,
  * and the scalar and 128-bit SIMD instructions those kernels use. Encodings follow the WebAssembly
  * core spec (binary format, chapter 5) and the fixed-width SIMD proposal's opcode table.
  */
