@@ -12,6 +12,7 @@ import { layerNorm } from '../src/ops/layerNorm.js';
 import { gelu } from '../src/ops/gelu.js';
 import { multiHeadAttention, packedSelfAttention } from '../src/ops/attention.js';
 import { tabulated } from '../src/blas/elementwise.js';
+import { elementwiseKind } from '../src/blas/kernels.js';
 import { SeededRandom } from '../src/util/random.js';
 import { requireBlas } from './helpers/blas.js';
 import { maxAbsDiff } from './helpers/assert.js';
@@ -59,6 +60,10 @@ describe('BLAS kernels (wasm+blas vs cpu)', function () {
   it('linear (bias inside the GEMM), with and without bias, 3-D input', async () => {
     await expectSame([input([2, 9, 16], 3), input([16, 24], 4), input([24], 5)], (x, w, b) => [linear(x as tf.Tensor3D, w as tf.Tensor2D, b as tf.Tensor1D)], 1e-5, 'fused');
     await expectSame([input([9, 16], 3), input([16, 24], 4)], (x, w) => [linear(x as tf.Tensor2D, w as tf.Tensor2D)], 1e-5, 'fused');
+  });
+
+  it('the elementwise parts run as WebAssembly SIMD on the wasm heap here (Node >= 16.4 has it; JS loops only without)', () => {
+    expect(elementwiseKind()).to.equal('simd');
   });
 
   it('layerNorm (eps 1e-6 and 1e-12) and exact-erf GELU', async () => {

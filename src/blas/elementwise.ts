@@ -6,7 +6,30 @@
  * erf and exp are read off cubic Hermite tables (value and derivative at each knot, computed once in
  * float64) instead of Math.exp: a table step is ~4x cheaper in V8 and, with knots 1/64 apart, the
  * interpolation error (h^4/384 max|f''''|) is below 1e-9, far under float32's own rounding.
+ *
+ * This is the path where WebAssembly SIMD is missing; simdElementwise.ts is the same set of kernels
+ * as f32x4 code. Both implement HeapElementwise, over byte offsets into the wasm heap.
  */
+import { erf64 } from './erf64.js';
+
+/** The elementwise kernels over a wasm heap; every pointer is a byte offset into it (a tensor's memoryOffset). */
+export interface HeapElementwise {
+  readonly kind: 'simd' | 'js';
+  /** dst[i] = GELU(src[i]) (exact erf), i < n; dst may be src. */
+  gelu(src: number, dst: number, n: number): void;
+  /** dst[i] = erf(src[i]), i < n (for the accuracy tests). */
+  erf(src: number, dst: number, n: number): void;
+  /** dst[i] = exp(src[i]) for src[i] <= 0, i < n (for the accuracy tests). */
+  exp(src: number, dst: number, n: number): void;
+  /** Per row of `width` floats at ptr, in place: exp(x - row max); inv (float64 per row, 8-byte aligned) = 1 / row sum. */
+  expRows(ptr: number, rows: number, width: number, inv: number): void;
+  /** Softmax of each row of `width` floats at ptr, in place. */
+  softmaxRows(ptr: number, rows: number, width: number): void;
+  /** x[r * stride + i] *= inv[r] for i < width (x at ptr, inv float64 per row). */
+  scaleRows(ptr: number, rows: number, width: number, stride: number, inv: number): void;
+  /** nn.LayerNorm over rows of `width`: x, out, weight, bias as pointers. */
+  layerNorm(x: number, out: number, weight: number, bias: number, rows: number, width: number, eps: number): void;
+}
 
 const ERF_STEPS_PER_UNIT = 64;
 /** erf(z) for z >= ERF_END is 1 to within 1.6e-8 (float32's 1 - eps/2 is 0.99999997). */
@@ -14,23 +37,6 @@ const ERF_END = 6;
 const EXP_STEPS_PER_UNIT = 64;
 /** exp(x) for x <= -EXP_SPAN is < 2e-11: it is taken as 0 in a softmax (whose largest term is 1). */
 const EXP_SPAN = 25;
-
-/** erf(z) in float64 by its Taylor series (z <= 3) or continued fraction of erfc (z > 3), |error| < 1e-13. */
-function erf64(z: number): number {
-  if (z <= 3) {
-    let term = z;
-    let sum = z;
-    for (let n = 1; n < 200 && Math.abs(term) > 1e-17; n++) {
-      term *= (-z * z) / n;
-      sum += term / (2 * n + 1);
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(z) = exp(-z^2)/sqrt(pi) * 1/(z + 1/2/(z + 1/(z + 3/2/(z + ...)))), evaluated bottom-up
-  let f = z;
-  for (let k = 60; k >= 1; k--) f = z + k / 2 / f;
-  return 1 - Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
-}
 
 /** Knot values and derivatives interleaved: [f(0), f'(0), f(h), f'(h), ...]. */
 function hermiteTable(steps: number, h: number, f: (x: number) => number, df: (x: number) => number): Float64Array {
@@ -110,7 +116,7 @@ export function softmaxRows(x: Float32Array, width: number): void {
  * the caller to apply where it is cheapest (attention scales the 64-wide context rows, not the
  * 197-wide probability rows).
  */
-export function expRows(x: Float32Array, width: number, inverses = new Float64Array(x.length / width)): Float64Array {
+export function expRows(x: Float32Array, width: number, inverses: Float64Array<ArrayBufferLike> = new Float64Array(x.length / width)): Float64Array<ArrayBufferLike> {
   const rows = x.length / width;
   for (let r = 0; r < rows; r++) {
     const base = r * width;
@@ -130,6 +136,36 @@ export function expRows(x: Float32Array, width: number, inverses = new Float64Ar
 /** x[base .. base + width) *= factor. */
 export function scaleRow(x: Float32Array, base: number, width: number, factor: number): void {
   for (let i = 0; i < width; i++) x[base + i]! *= factor;
+}
+
+/** The JS kernels over `memory`'s buffer (views are taken per call: the heap may have grown). */
+export function jsElementwise(memory: { buffer: ArrayBufferLike }): HeapElementwise {
+  const f32 = (ptr: number, n: number) => new Float32Array(memory.buffer, ptr, n);
+  const f64 = (ptr: number, n: number) => new Float64Array(memory.buffer, ptr, n);
+  const map = (src: number, dst: number, n: number, f: (v: number) => number): void => {
+    const a = f32(src, n);
+    const b = f32(dst, n);
+    for (let i = 0; i < n; i++) b[i] = f(a[i]!);
+  };
+  return {
+    kind: 'js',
+    gelu: (src, dst, n) => {
+      const y = f32(dst, n);
+      if (src !== dst) y.set(f32(src, n));
+      geluInPlace(y);
+    },
+    erf: (src, dst, n) => map(src, dst, n, tabulated.erf),
+    exp: (src, dst, n) => map(src, dst, n, expNonPositive),
+    expRows: (ptr, rows, width, inv) => { expRows(f32(ptr, rows * width), width, f64(inv, rows)); },
+    softmaxRows: (ptr, rows, width) => softmaxRows(f32(ptr, rows * width), width),
+    scaleRows: (ptr, rows, width, stride, inv) => {
+      const x = f32(ptr, rows === 0 ? 0 : (rows - 1) * stride + width);
+      const factors = f64(inv, rows);
+      for (let r = 0; r < rows; r++) scaleRow(x, r * stride, width, factors[r]!);
+    },
+    layerNorm: (x, out, weight, bias, rows, width, eps) =>
+      layerNormRows(f32(x, rows * width), f32(out, rows * width), f32(weight, width), f32(bias, width), width, eps),
+  };
 }
 
 /** For tests: the tabulated erf and exp against which Math-based references are compared. */

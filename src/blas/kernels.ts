@@ -7,7 +7,9 @@
  *   scalar loop) while the wasm+blas backend is chosen; otherwise it calls wasm's own kernel, so plain
  *   `wasm` stays bit for bit what it was.
  * - ImageRewardLinear / LayerNorm / Gelu / Attention: the fused kernels src/ops dispatches to
- *   (src/ops/dispatch.ts). No XNNPACK packed weight copies: weights are read where they lie.
+ *   (src/ops/dispatch.ts). No XNNPACK packed weight copies: weights are read where they lie. Their
+ *   elementwise parts run as WebAssembly SIMD code on the same heap (simdElementwise.ts), or, only
+ *   where WebAssembly SIMD is missing, as the JS loops of elementwise.ts: one choice per process.
  *
  * Relies on tfjs-backend-wasm 4.22.0's BackendWasm (dataIdMap memoryOffset, makeOutput, wasm.HEAPF32),
  * the same pinned internals as src/wasmThreads.ts.
@@ -16,7 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { FUSED_KERNELS, fusedKernelsActive } from '../ops/dispatch.js';
 import { CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS, type Sgemm } from './library.js';
-import { expRows, geluInPlace, layerNormRows, scaleRow, softmaxRows } from './elementwise.js';
+import { jsElementwise, type HeapElementwise } from './elementwise.js';
+import { simdElementwise, simdElementwiseAvailable } from './simdElementwise.js';
 
 type TensorInfo = tf.TensorInfo;
 interface KernelArgs {
@@ -33,6 +36,41 @@ function heap(backend: BackendWasm): Float32Array {
   const module = backend.wasm as unknown as { HEAPF32: Float32Array; wasmMemory?: { buffer: ArrayBufferLike } };
   const memory = module.wasmMemory;
   return memory && module.HEAPF32.buffer !== memory.buffer ? new Float32Array(memory.buffer) : module.HEAPF32;
+}
+
+interface EmscriptenHeap {
+  wasmMemory?: { buffer: ArrayBufferLike };
+  asm: { memory: { buffer: ArrayBufferLike } };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+/** The backend's WebAssembly.Memory: the threaded build's shared one, or the unthreaded module's export. */
+function wasmMemory(backend: BackendWasm): { buffer: ArrayBufferLike } {
+  const module = backend.wasm as unknown as EmscriptenHeap;
+  return module.wasmMemory ?? module.asm.memory;
+}
+
+/** Which implementation of the elementwise kernels this process uses. */
+export function elementwiseKind(): 'simd' | 'js' {
+  return simdElementwiseAvailable() ? 'simd' : 'js';
+}
+
+/** The elementwise kernels bound to each backend memory (a re-created backend gets a new one). */
+const elementwiseByMemory = new WeakMap<object, HeapElementwise>();
+function elementwise(backend: BackendWasm): HeapElementwise {
+  const memory = wasmMemory(backend);
+  let kernels = elementwiseByMemory.get(memory);
+  if (!kernels) {
+    kernels = elementwiseKind() === 'simd' ? simdElementwise(memory)! : jsElementwise(memory);
+    elementwiseByMemory.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** t's byte offset in the wasm heap. */
+function pointer(backend: BackendWasm, t: TensorInfo): number {
+  return (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
 }
 
 /** t's elements as a view of the wasm heap (no copy). Take it after the last makeOutput of the kernel. */
@@ -127,7 +165,8 @@ function layerNormKernel(args: KernelArgs): TensorInfo {
   requireFloat32('layerNorm', x, weight, bias);
   const out = backend.makeOutput([...x.shape], 'float32');
   const width = x.shape[x.shape.length - 1]!;
-  layerNormRows(view(backend, x), view(backend, out), view(backend, weight), view(backend, bias), width, args.attrs!.eps as number);
+  const rows = width === 0 ? 0 : sizeOf(x.shape) / width;
+  elementwise(backend).layerNorm(pointer(backend, x), pointer(backend, out), pointer(backend, weight), pointer(backend, bias), rows, width, args.attrs!.eps as number);
   return out;
 }
 
@@ -136,14 +175,9 @@ function geluKernel(args: KernelArgs): TensorInfo {
   const x = args.inputs.x!;
   requireFloat32('gelu', x);
   const out = backend.makeOutput([...x.shape], 'float32');
-  const y = view(backend, out);
-  y.set(view(backend, x));
-  geluInPlace(y);
+  elementwise(backend).gelu(pointer(backend, x), pointer(backend, out), sizeOf(x.shape));
   return out;
 }
-
-/** Scratch for one head's scores when the probabilities are not returned (reused; grows as needed). */
-let scratch = new Float32Array(0);
 
 /**
  * softmax(q_h k_h^T * scale + mask) v_h for every batch element and head, reading q, k, v per head
@@ -165,35 +199,52 @@ function attentionKernel(args: KernelArgs): TensorInfo[] {
   const context = backend.makeOutput([n, queryLen, width], 'float32');
   const probs = attrs.returnProbs ? backend.makeOutput([n, heads, queryLen, keyLen], 'float32') : undefined;
   const tile = queryLen * keyLen;
-  if (!probs && scratch.length < tile) scratch = new Float32Array(tile);
-  const inverses = new Float64Array(queryLen);
-  const qv = view(backend, q);
-  const kv = view(backend, k);
-  const vv = view(backend, v);
-  const cv = view(backend, context);
-  const pv = probs ? view(backend, probs) : undefined;
-  const mv = mask ? view(backend, mask) : undefined;
-  const f = gemm();
-  for (let b = 0; b < n; b++) {
-    const maskRow = mv?.subarray(b * keyLen, (b + 1) * keyLen);
-    for (let h = 0; h < heads; h++) {
-      const scores = pv ? pv.subarray((b * heads + h) * tile, (b * heads + h + 1) * tile) : scratch.subarray(0, tile);
-      // med.py: scores / sqrt(d) + attention_mask: the mask rows go in first and sgemm adds alpha q k^T (beta = 1).
-      if (maskRow) for (let r = 0; r < queryLen; r++) scores.set(maskRow, r * keyLen);
-      f(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, queryLen, keyLen, d, scale,
-        qv.subarray(b * queryLen * ldq + attrs.qColumn + h * d), ldq,
-        kv.subarray(b * keyLen * ldk + attrs.kColumn + h * d), ldk,
-        maskRow ? 1 : 0, scores, keyLen);
-      const contextBase = b * queryLen * width + h * d;
-      if (pv) softmaxRows(scores, keyLen);
-      else expRows(scores, keyLen, inverses);
-      f(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, queryLen, d, keyLen, 1,
-        scores, keyLen, vv.subarray(b * keyLen * ldv + attrs.vColumn + h * d), ldv,
-        0, cv.subarray(contextBase), width);
-      // Without returned probabilities the softmax's 1/sum is applied to the d-wide context rows:
-      // (e / sum) v = (e v) / sum.
-      if (!pv) for (let r = 0; r < queryLen; r++) scaleRow(cv, contextBase + r * width, d, inverses[r]!);
+  if (tile === 0) { // no queries, or no keys: softmax over nothing, a zero context (torch: empty @ v = 0)
+    view(backend, context).fill(0);
+    return probs ? [context, probs] : [context];
+  }
+  const ew = elementwise(backend);
+  const module = backend.wasm as unknown as EmscriptenHeap;
+  // Without probabilities: one head's scores and its rows' 1/sum (float64, first: 8-byte aligned) on the heap.
+  const scratch = probs ? 0 : module._malloc(8 * queryLen + 4 * tile) >>> 0;
+  if (!probs && scratch === 0) throw new RangeError(`attention: out of wasm memory for ${queryLen}x${keyLen} scores`);
+  try {
+    const inverses = scratch;
+    const scratchScores = scratch + 8 * queryLen;
+    // views after the last allocation (a heap growth detaches older ones)
+    const qv = view(backend, q);
+    const kv = view(backend, k);
+    const vv = view(backend, v);
+    const cv = view(backend, context);
+    const all = heap(backend);
+    const mv = mask ? view(backend, mask) : undefined;
+    const probsAt = probs ? pointer(backend, probs) : 0;
+    const contextAt = pointer(backend, context);
+    const f = gemm();
+    for (let b = 0; b < n; b++) {
+      const maskRow = mv?.subarray(b * keyLen, (b + 1) * keyLen);
+      for (let h = 0; h < heads; h++) {
+        const scoresAt = probs ? probsAt + 4 * (b * heads + h) * tile : scratchScores;
+        const scores = all.subarray(scoresAt / 4, scoresAt / 4 + tile);
+        // med.py: scores / sqrt(d) + attention_mask: the mask rows go in first and sgemm adds alpha q k^T (beta = 1).
+        if (maskRow) for (let r = 0; r < queryLen; r++) scores.set(maskRow, r * keyLen);
+        f(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, queryLen, keyLen, d, scale,
+          qv.subarray(b * queryLen * ldq + attrs.qColumn + h * d), ldq,
+          kv.subarray(b * keyLen * ldk + attrs.kColumn + h * d), ldk,
+          maskRow ? 1 : 0, scores, keyLen);
+        const contextBase = b * queryLen * width + h * d;
+        if (probs) ew.softmaxRows(scoresAt, queryLen, keyLen);
+        else ew.expRows(scoresAt, queryLen, keyLen, inverses);
+        f(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_NO_TRANS, queryLen, d, keyLen, 1,
+          scores, keyLen, vv.subarray(b * keyLen * ldv + attrs.vColumn + h * d), ldv,
+          0, cv.subarray(contextBase), width);
+        // Without returned probabilities the softmax's 1/sum is applied to the d-wide context rows:
+        // (e / sum) v = (e v) / sum.
+        if (!probs) ew.scaleRows(contextAt + 4 * contextBase, queryLen, d, width, inverses);
+      }
     }
+  } finally {
+    if (scratch) module._free(scratch);
   }
   return probs ? [context, probs] : [context];
 }
