@@ -16,9 +16,11 @@
  * - erf(z) = z P(z^2) for z < 1 (P of degree 6, fitted on t = z^2 in [0, 1]);
  * - erfc(z) = exp(-z^2) R(1/z) for z >= 1 (R of degree 8 fitted to erfcx(1/v) on v in [1/6, 1]);
  *   erfc(z) for z >= 6 is < 2.2e-17 and is taken as 0; both halves are computed and one is selected
- *   per lane (v128.bitselect).
+ *   per lane (v128.bitselect): skipping a half no lane needs costs more in mispredicted branches
+ *   than it saves.
  * - exp(x) = 2^k p(r), k = nearest(x log2 e), r = x - k ln2 (ln2 split in two parts, Cody-Waite,
- *   so k ln2_hi is exact), p of degree 6 on [-ln2/2, ln2/2]; 2^k is built in the exponent bits.
+ *   so k ln2_hi is exact), p of degree 6 on [-ln2/2, ln2/2]; k is rounded by adding 1.5 * 2^23 and
+ *   2^k is built from that sum's bits in the exponent field.
  * - GELU(x) = max(x, 0) - 0.5 |x| erfc(|x| / sqrt 2), the exact-erf GELU written so that both signs
  *   keep full relative precision; GELU(+inf) = inf, GELU(-inf) = 0, NaN stays NaN.
  */
@@ -57,19 +59,24 @@ function horner(f: F, coefficients: readonly number[], x: Local): void {
 }
 
 /** Scratch locals shared by the vector emitters of one function. */
-interface Scratch { a: Local; b: Local; c: Local; d: Local; e: Local }
+interface Scratch { a: Local; b: Local; c: Local; d: Local }
 function scratch(f: F): Scratch {
-  return { a: f.local('v128'), b: f.local('v128'), c: f.local('v128'), d: f.local('v128'), e: f.local('v128') };
+  return { a: f.local('v128'), b: f.local('v128'), c: f.local('v128'), d: f.local('v128') };
 }
+
+/** 1.5 * 2^23: adding it rounds a float32 of magnitude < 2^22 to an integer k kept in the low mantissa bits. */
+const ROUNDER = 1.5 * 2 ** 23;
 
 /** Pushes exp(x) for the f32x4 local x (x <= 0; uses s.a, s.b). */
 function expVector(f: F, x: Local, s: Scratch): void {
-  const { a: k, b: r } = s;
-  f.get(x).f32x4(Math.LOG2E).ins('f32x4.mul').ins('f32x4.nearest').set(k);
-  f.get(x).get(k).f32x4(LN2_HI).ins('f32x4.mul').ins('f32x4.sub').get(k).f32x4(LN2_LO).ins('f32x4.mul').ins('f32x4.sub').set(r);
+  const { a: t, b: r } = s;
+  // t = x log2e + ROUNDER: k = t - ROUNDER = nearest(x log2e), exactly; t's bit pattern is ROUNDER's + k
+  f.get(x).f32x4(Math.LOG2E).ins('f32x4.mul').f32x4(ROUNDER).ins('f32x4.add').set(t);
+  f.get(t).f32x4(ROUNDER).ins('f32x4.sub').set(r); // k
+  f.get(x).get(r).f32x4(LN2_HI).ins('f32x4.mul').ins('f32x4.sub').get(r).f32x4(LN2_LO).ins('f32x4.mul').ins('f32x4.sub').set(r);
   horner(f, POLYNOMIALS.exp, r);
-  // 2^k: (k + 127) << 23 as float32 bits
-  f.get(k).ins('i32x4.trunc_sat_f32x4_s');
+  // 2^k = (k + 127) << 23 as float32 bits; ROUNDER's bits have zero low 9 bits, so the shift leaves k + 127
+  f.get(t);
   i32x4Const(f, 127).ins('i32x4.add').i32(23).ins('i32x4.shl');
   f.ins('f32x4.mul');
   f.get(x).f32x4(EXP_MIN).ins('f32x4.lt').ins('v128.andnot'); // x < EXP_MIN -> 0 (NaN stays NaN)
