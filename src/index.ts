@@ -8,6 +8,7 @@
  */
 export { ImageReward, type ImageRewardLoadOptions, type ModelDescription, type NamedArray, type RankResult } from './api/imagereward.js';
 export type { ImageInput } from './api/imageInput.js';
+export type { PairFailure, ScoreBatchesOptions, ScoredPair, ScorePair, ScoreStreamOptions } from './api/scoreStream.js';
 export type { ModelOrigin, ModelSource, ModelSourceOptions } from './api/modelSource.js';
 export { ImageRewardModel, rankRewards } from './model/imageRewardModel.js';
 export { applyHead, normalizeReward, type HeadParams } from './model/head.js';

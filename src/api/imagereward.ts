@@ -16,6 +16,7 @@ import { checkBatchSize, ImageRewardCore, type ImageHandler } from './core.js';
 import { checkImageInput, imageKey, loadImage, type ImageInput } from './imageInput.js';
 import { resolveConfig, type ConfigOrigin } from './modelConfig.js';
 import { headOverlay } from './headOverlay.js';
+import { scoreBatches, scoreStream, type ScoreBatchesOptions, type ScoredPair, type ScorePair, type ScoreStreamOptions } from './scoreStream.js';
 import { resolveModelSource, type ModelSource, type ModelSourceOptions } from './modelSource.js';
 
 export type { NamedArray, RankResult } from './core.js';
@@ -98,6 +99,20 @@ export class ImageReward extends ImageRewardCore<ImageInput> {
     } finally {
       reader.close();
     }
+  }
+
+  /**
+   * Rewards of {prompt, image} pairs from an (async) iterable, yielded as each batch finishes: memory is
+   * bounded by the batch (batchSize distinct images), not by the stream; a pair that cannot be scored
+   * yields an error result (or throws, with failFast). See scoreStream.ts.
+   */
+  scoreStream(pairs: AsyncIterable<ScorePair> | Iterable<ScorePair>, options: ScoreStreamOptions = {}): AsyncGenerator<ScoredPair> {
+    return scoreStream(this, pairs, options);
+  }
+
+  /** scoreStream, one array of results per finished batch. */
+  scoreBatches<P extends ScorePair>(pairs: AsyncIterable<P> | Iterable<P>, options: ScoreBatchesOptions<P> = {}): AsyncGenerator<(ScoredPair & { readonly pair: P })[]> {
+    return scoreBatches(this, pairs, options);
   }
 }
 

@@ -1,0 +1,165 @@
+/**
+ * score-dataset's engine: the rows of a dataset (one shard of them) not yet in the result log, scored a
+ * batch at a time through scoreBatches and appended as each batch finishes. Rerunning the same command
+ * resumes: rows already logged are skipped, a group with any row missing is scored again as a whole
+ * (so its ranking is over the whole group) and only its missing rows are written.
+ */
+import type { ImageReward } from '../api/imagereward.js';
+import { scoreBatches, type ScoredPair } from '../api/scoreStream.js';
+import { ImageRewardError, InputError } from '../errors.js';
+import { rankRewards } from '../model/imageRewardModel.js';
+import { NO_PROGRESS, withTask, type Progress } from '../util/progress.js';
+import { memoryPeak, type MemoryPeak } from './memory.js';
+import { ResultLog } from './resultLog.js';
+import { rowFingerprint, type DatasetRow, type ResultRecord } from './row.js';
+import { inShard, type Shard } from './shard.js';
+import type { DatasetSource } from './source.js';
+
+export interface ScoreDatasetOptions {
+  /** The JSONL result log rows are appended to. */
+  readonly log: string;
+  readonly shard?: Shard;
+  /** Stop at the first row that cannot be scored (rows before it are kept). */
+  readonly failFast?: boolean;
+  readonly progress?: Progress;
+  /** Most rows per batch (default 8 x batchSize); a batch holds at most batchSize distinct images. */
+  readonly maxPairs?: number;
+}
+
+export interface ScoreDatasetSummary {
+  /** Rows of the input (of this shard). */
+  readonly rows: number;
+  /** Rows scored by this run. */
+  readonly scored: number;
+  /** Rows that were already in the log. */
+  readonly resumed: number;
+  /** Error rows in the log (this run's and earlier runs'), of this shard. */
+  readonly errors: number;
+  readonly seconds: number;
+  /** Rows scored by this run per second. */
+  readonly imagesPerSecond: number;
+  /** Seconds until the first batch was written (null when nothing was scored). */
+  readonly firstResultSeconds: number | null;
+  readonly memory: MemoryPeak;
+}
+
+/** A row to score, and whether the log holds it already (then it is scored only for its group's ranking). */
+type PendingRow = DatasetRow & { readonly logged: boolean };
+
+/** The unit a shard takes and a batch keeps whole: the group, else the row. */
+const unitOf = (r: DatasetRow): number => r.group ?? r.row;
+
+function checkLogged(row: DatasetRow, log: ResultLog): boolean {
+  const had = log.logged.get(row.row);
+  if (had === undefined) return false;
+  if (had.fingerprint !== rowFingerprint(row.prompt, row.imageName)) {
+    throw new InputError(`${log.path} holds row ${row.row} for another prompt or image than ${JSON.stringify(row.imageName)} of the input: it was written for another input; give another --output or remove it`);
+  }
+  return true;
+}
+
+/** The rows of `source` in the shard that still need scoring, whole groups at a time. */
+async function* pendingRows(source: DatasetSource, log: ResultLog, shard: Shard | undefined): AsyncGenerator<PendingRow> {
+  let group: PendingRow[] = [];
+  const flush = function* (): Generator<PendingRow> {
+    if (group.some((r) => !r.logged)) yield* group;
+    group = [];
+  };
+  for await (const row of source.rows()) {
+    if (!inShard(unitOf(row), shard)) continue;
+    const pending = { ...row, logged: checkLogged(row, log) };
+    if (group.length > 0 && unitOf(group[0]!) !== unitOf(row)) yield* flush();
+    group.push(pending);
+  }
+  yield* flush();
+}
+
+/** Rows of the shard, and how many of them the log holds (and how many of those failed). */
+async function countRows(source: DatasetSource, log: ResultLog, shard: Shard | undefined): Promise<{ rows: number; logged: number; errors: number }> {
+  let rows = 0;
+  let logged = 0;
+  let errors = 0;
+  for await (const row of source.rows()) {
+    if (!inShard(unitOf(row), shard)) continue;
+    rows++;
+    if (checkLogged(row, log)) {
+      logged++;
+      if (log.logged.get(row.row)!.failed) errors++;
+    }
+  }
+  return { rows, logged, errors };
+}
+
+/** The result lines of one scored batch: grouped rows get their 1-based rank among the group's scored rows. */
+export function batchRecords(results: readonly (ScoredPair & { pair: DatasetRow })[], grouped: boolean): ResultRecord[] {
+  const ranks = new Map<number, number>();
+  if (grouped) {
+    const groups = new Map<number, (ScoredPair & { pair: DatasetRow })[]>();
+    for (const r of results) if ('reward' in r) groups.set(unitOf(r.pair), [...(groups.get(unitOf(r.pair)) ?? []), r]);
+    for (const members of groups.values()) {
+      const ranking = rankRewards(members.map((m) => (m as { reward: number }).reward));
+      members.forEach((m, k) => ranks.set(m.pair.row, ranking[k]!));
+    }
+  }
+  return results.map((r): ResultRecord => {
+    const { row, prompt, imageName: image } = r.pair;
+    const groupField = grouped ? { group: r.pair.group! } : {};
+    if ('error' in r) return { row, prompt, image, error: r.error, ...groupField, ...(grouped ? { ranking: null } : {}) };
+    return { row, prompt, image, reward: r.reward, ...groupField, ...(grouped ? { ranking: ranks.get(row)! } : {}) };
+  });
+}
+
+/** Thrown by --fail-fast: the first row that failed. */
+export class RowFailure extends ImageRewardError {
+  readonly row: number;
+
+  constructor(record: ResultRecord & { error: { code: ImageRewardError['code']; message: string } }) {
+    super(record.error.code, `row ${record.row} (${JSON.stringify(record.image)}): ${record.error.message}`);
+    this.row = record.row;
+  }
+}
+
+export async function scoreDataset(ir: ImageReward, source: DatasetSource, options: ScoreDatasetOptions): Promise<ScoreDatasetSummary> {
+  const start = performance.now();
+  const log = await ResultLog.open(options.log);
+  try {
+    const counted = await countRows(source, log, options.shard);
+    let done = counted.logged;
+    let errors = counted.errors;
+    let scored = 0;
+    let firstResult: number | null = null;
+    await withTask(options.progress ?? NO_PROGRESS, 'score-dataset', counted.rows, 'images', async (task) => {
+      task.update(done, `${errors} errors`);
+      const batches = scoreBatches(ir, pendingRows(source, log, options.shard), {
+        ...(options.maxPairs !== undefined ? { maxPairs: options.maxPairs } : {}),
+        ...(source.grouped ? { sameUnit: (a: PendingRow, b: PendingRow) => unitOf(a) === unitOf(b) } : {}),
+      });
+      for await (const batch of batches) {
+        const records = batchRecords(batch, source.grouped).filter((_, i) => !batch[i]!.pair.logged);
+        const failed = options.failFast ? records.findIndex((r) => 'error' in r) : -1;
+        log.append(failed >= 0 ? records.slice(0, failed) : records);
+        if (failed >= 0) throw new RowFailure(records[failed] as ResultRecord & { error: { code: ImageRewardError['code']; message: string } });
+        firstResult ??= performance.now();
+        done += records.length;
+        scored += records.length;
+        errors += records.filter((r) => 'error' in r).length;
+        task.update(done, `${errors} errors`);
+      }
+    });
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      rows: counted.rows,
+      scored,
+      resumed: counted.logged,
+      errors,
+      seconds: round(seconds),
+      imagesPerSecond: round(scored / seconds),
+      firstResultSeconds: firstResult === null ? null : round((firstResult - start) / 1000),
+      memory: memoryPeak(),
+    };
+  } finally {
+    log.close();
+  }
+}
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
