@@ -3,8 +3,10 @@
  * once (a row in two files must be the same prompt and image; the first copy is kept), every shard
  * of a `.shard-I-of-N` set present, and no row missing between 0 and the last.
  */
+import { extname } from 'node:path';
 import { InputError } from '../errors.js';
 import { DatasetError } from '../train/errors.js';
+import { readParquetResults } from './parquet.js';
 import { readResults } from './resultLog.js';
 import { rowFingerprint, type ResultRecord } from './row.js';
 import { shardOfPath } from './shard.js';
@@ -35,7 +37,8 @@ export async function mergeResults(files: readonly string[]): Promise<MergedResu
   const byRow = new Map<number, { record: ResultRecord; fingerprint: string; file: string }>();
   let duplicates = 0;
   for (const file of files) {
-    for await (const record of readResults(file)) {
+    const records = extname(file).toLowerCase() === '.parquet' ? readParquetResults(file) : readResults(file);
+    for await (const record of records) {
       const fingerprint = rowFingerprint(record.prompt, record.image);
       const had = byRow.get(record.row);
       if (had) {

@@ -91,21 +91,24 @@ async function countRows(source: DatasetSource, log: ResultLog, shard: Shard | u
 }
 
 /** The result lines of one scored batch: grouped rows get their 1-based rank among the group's scored rows. */
-export function batchRecords(results: readonly (ScoredPair & { pair: DatasetRow })[], grouped: boolean): ResultRecord[] {
+export function batchRecords(results: readonly (ScoredPair & { pair: DatasetRow })[]): ResultRecord[] {
+  const groups = new Map<number, { row: number; reward: number }[]>();
+  for (const r of results) {
+    if (r.pair.group === undefined || !('reward' in r)) continue;
+    const members = groups.get(r.pair.group) ?? [];
+    members.push({ row: r.pair.row, reward: r.reward });
+    groups.set(r.pair.group, members);
+  }
   const ranks = new Map<number, number>();
-  if (grouped) {
-    const groups = new Map<number, (ScoredPair & { pair: DatasetRow })[]>();
-    for (const r of results) if ('reward' in r) groups.set(unitOf(r.pair), [...(groups.get(unitOf(r.pair)) ?? []), r]);
-    for (const members of groups.values()) {
-      const ranking = rankRewards(members.map((m) => (m as { reward: number }).reward));
-      members.forEach((m, k) => ranks.set(m.pair.row, ranking[k]!));
-    }
+  for (const members of groups.values()) {
+    const ranking = rankRewards(members.map((m) => m.reward));
+    members.forEach((m, k) => ranks.set(m.row, ranking[k]!));
   }
   return results.map((r): ResultRecord => {
-    const { row, prompt, imageName: image } = r.pair;
-    const groupField = grouped ? { group: r.pair.group! } : {};
-    if ('error' in r) return { row, prompt, image, error: r.error, ...groupField, ...(grouped ? { ranking: null } : {}) };
-    return { row, prompt, image, reward: r.reward, ...groupField, ...(grouped ? { ranking: ranks.get(row)! } : {}) };
+    const { row, prompt, imageName: image, group } = r.pair;
+    const grouped = group === undefined ? {} : { group, ranking: ranks.get(row) ?? null };
+    return 'error' in r ? { row, prompt, image, error: r.error, ...grouped } as ResultRecord
+      : { row, prompt, image, reward: r.reward, ...grouped } as ResultRecord;
   });
 }
 
@@ -132,10 +135,10 @@ export async function scoreDataset(ir: ImageReward, source: DatasetSource, optio
       task.update(done, `${errors} errors`);
       const batches = scoreBatches(ir, pendingRows(source, log, options.shard), {
         ...(options.maxPairs !== undefined ? { maxPairs: options.maxPairs } : {}),
-        ...(source.grouped ? { sameUnit: (a: PendingRow, b: PendingRow) => unitOf(a) === unitOf(b) } : {}),
+        sameUnit: (a: PendingRow, b: PendingRow) => a.group !== undefined && a.group === b.group,
       });
       for await (const batch of batches) {
-        const records = batchRecords(batch, source.grouped).filter((_, i) => !batch[i]!.pair.logged);
+        const records = batchRecords(batch).filter((_, i) => !batch[i]!.pair.logged);
         const failed = options.failFast ? records.findIndex((r) => 'error' in r) : -1;
         log.append(failed >= 0 ? records.slice(0, failed) : records);
         if (failed >= 0) throw new RowFailure(records[failed] as ResultRecord & { error: { code: ImageRewardError['code']; message: string } });

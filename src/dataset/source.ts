@@ -10,9 +10,12 @@ import { describeFsError } from '../util/fs.js';
 import { csvRows } from './csv.js';
 import { directoryRows } from './directory.js';
 import { jsonlRows } from './jsonl.js';
+import { parquetRows } from './parquet.js';
+import { preferenceRows } from './preference.js';
+import { tarRows } from './tar.js';
 import type { DatasetRow } from './row.js';
 
-export const DATASET_FORMATS = ['jsonl', 'csv', 'dir'] as const;
+export const DATASET_FORMATS = ['jsonl', 'csv', 'parquet', 'json', 'tar', 'dir'] as const;
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 export interface DatasetSource {
@@ -30,7 +33,9 @@ export interface OpenDatasetOptions {
   readonly format?: string;
 }
 
-const BY_EXTENSION: Record<string, DatasetFormat> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv' };
+const BY_EXTENSION: Record<string, DatasetFormat> = {
+  '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv', '.parquet': 'parquet', '.json': 'json', '.tar': 'tar',
+};
 
 export function openDataset(path: string, options: OpenDatasetOptions = {}): DatasetSource {
   let info;
@@ -47,9 +52,13 @@ export function openDataset(path: string, options: OpenDatasetOptions = {}): Dat
     throw new InputError(format === 'dir' ? `a folder of images needs --prompt TEXT (the prompt of every image in ${path})` : `--prompt is only for a folder of images; ${path} gives each row its prompt`);
   }
   const base = dirname(resolve(path));
-  const read: () => AsyncGenerator<DatasetRow> =
-    format === 'dir' ? () => directoryRows(path, options.prompt!)
-      : format === 'csv' ? () => csvRows(path, base)
-        : () => jsonlRows(path, base);
-  return { path, format: format as DatasetFormat, grouped: false, rows: read };
+  const readers: Record<DatasetFormat, () => AsyncGenerator<DatasetRow>> = {
+    jsonl: () => jsonlRows(path, base),
+    csv: () => csvRows(path, base),
+    parquet: () => parquetRows(path, base),
+    json: () => preferenceRows(path, base),
+    tar: () => tarRows(path),
+    dir: () => directoryRows(path, options.prompt!),
+  };
+  return { path, format: format as DatasetFormat, grouped: format === 'json', rows: readers[format as DatasetFormat] };
 }

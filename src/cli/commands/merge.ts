@@ -12,7 +12,7 @@ const usage = [
   'row in row order. Refuses a set missing a shard or a row, and rows of different inputs; a row held by',
   'two files (the same prompt and image) is written once. OUT is written whole (temp file + rename).',
   '',
-  '  --output OUT       merged result file (.jsonl)',
+  '  --output OUT       merged result file (.jsonl or .parquet)',
   '  --json             print {"output", "files", "rows", "errors", "duplicates"}',
 ].join('\n');
 
@@ -26,7 +26,7 @@ export const mergeCommand: Command = {
     const files = args.positionals;
     if (files.length === 0) throw new InputError(`no result files given\n${usage}`);
     const merged = await mergeResults(files);
-    await writeResults(output, merged.records);
+    await writeResults(output, merged.records, merged.records.some((r) => r.group !== undefined));
     const summary = { output, files: files.length, rows: merged.records.length, errors: merged.errors, duplicates: merged.duplicates };
     io.out(flagOption(args, 'json') ? JSON.stringify(summary) : `${summary.rows} rows from ${files.length} files in ${output} (${summary.errors} errors)`);
     return 0;

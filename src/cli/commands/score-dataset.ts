@@ -21,11 +21,18 @@ const usage = [
   'INPUT:',
   '  rows.jsonl         one {"prompt": TEXT, "image": PATH} per line (PATH relative to the file)',
   '  rows.csv           a header with "prompt" and "image" columns, one row per pair',
+  '  rows.parquet       "prompt" and "image" columns; image a path, the image bytes or a {bytes, path} struct',
+  '  test.json          upstream\'s shape: [{"prompt", "generations": [PATH...]}]; each record is a group,',
+  '                     its rows get "group" and "ranking" (1 = best of the group)',
+  '  shard.tar          webdataset (img2dataset): KEY.jpg|png|webp with its caption in KEY.txt or KEY.json',
+  '                     ("caption" / "prompt"); "image" is the member name',
   '  DIR --prompt TEXT  every .png/.jpg/.jpeg/.webp in DIR (not recursive, name order), for one prompt',
   '',
   'OUT (.jsonl): {"row", "prompt", "image", "reward"} per row (prompt and image as INPUT gives them); a row',
   'that cannot be scored (missing file, corrupt image, empty prompt) is {"row", "prompt", "image",',
   '"error": {"code", "message"}} and the run goes on; the exit code is 2 when OUT holds any error row.',
+  'OUT (.parquet): columns row, prompt, image, reward, error_code, error_message (+ group, ranking), written',
+  'at the end (temp file + rename) from OUT.progress.jsonl, which a rerun resumes.',
   '',
   '  --output OUT       result file (required; its folder must exist)',
   '  --prompt TEXT      the prompt of every image of a folder INPUT',
@@ -63,8 +70,8 @@ export const scoreDatasetCommand: Command = {
     const requested = requiredOption(args, 'output', usage);
     const shard = shardOf(stringOption(args, 'shard'), stringOption(args, 'shards'));
     const output = shard ? shardOutputPath(requested, shard) : requested;
-    const plan = planOutput(output);
     const source = openDataset(input, { prompt: stringOption(args, 'prompt'), format: stringOption(args, 'format') });
+    const plan = await planOutput(output, source.grouped);
     const maxPairs = positiveIntOption(args, 'max-rows');
     const model = await loadModelFromArgs(args, io);
     try {

@@ -1,0 +1,126 @@
+/**
+ * Parquet in and out (hyparquet / hyparquet-writer). Input: `prompt` (string) and `image` columns,
+ * the image a path (relative to the file), the encoded bytes, or a Hugging Face `Image` struct
+ * {bytes, path}; read a window of rows at a time. Output: the result records as flat columns
+ * row, prompt, image, reward, error_code, error_message (+ group, ranking for grouped inputs).
+ */
+import { createHash } from 'node:crypto';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { fileWriter, ParquetWriter } from 'hyparquet-writer';
+import { DatasetError } from '../train/errors.js';
+import { resolveImage } from './fields.js';
+import { badRow, type DatasetRow, type ResultRecord } from './row.js';
+
+/** Rows read per hyparquet call (and written per row group). */
+const WINDOW = 1024;
+
+/** The name an embedded image goes by in the output: its path if the struct has one, else its content hash. */
+function bytesName(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+}
+
+function parquetRow(row: number, record: Record<string, unknown>, base: string): DatasetRow {
+  const { prompt, image } = record;
+  if (typeof prompt !== 'string') return badRow(row, `row ${row}: "prompt" must be a string, got ${prompt === null ? 'null' : typeof prompt}`);
+  if (typeof image === 'string' && image !== '') return { row, prompt, imageName: image, image: resolveImage(base, image) };
+  if (image instanceof Uint8Array && image.length > 0) return { row, prompt, imageName: bytesName(image), image };
+  if (typeof image === 'object' && image !== null) {
+    const { bytes, path } = image as { bytes?: unknown; path?: unknown };
+    if (bytes instanceof Uint8Array && bytes.length > 0) return { row, prompt, imageName: typeof path === 'string' && path !== '' ? path : bytesName(bytes), image: bytes };
+    if (typeof path === 'string' && path !== '') return { row, prompt, imageName: path, image: resolveImage(base, path) };
+  }
+  return badRow(row, `row ${row}: "image" must be a path, image bytes or an {bytes, path} struct`, { prompt });
+}
+
+export async function* parquetRows(path: string, base: string): AsyncGenerator<DatasetRow> {
+  let file;
+  let metadata;
+  try {
+    file = await asyncBufferFromFile(path);
+    metadata = await parquetMetadataAsync(file);
+  } catch (err) {
+    throw new DatasetError(path, undefined, `is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
+  }
+  const top = new Set<string>();
+  // top-level columns: the children of the root schema element
+  for (let i = 1, left = metadata.schema[0]?.num_children ?? 0; left > 0 && i < metadata.schema.length; left--) {
+    top.add(metadata.schema[i]!.name);
+    let skip = metadata.schema[i]!.num_children ?? 0;
+    i++;
+    while (skip > 0) { skip += (metadata.schema[i]!.num_children ?? 0) - 1; i++; }
+  }
+  for (const need of ['prompt', 'image']) {
+    if (!top.has(need)) throw new DatasetError(path, undefined, `has no "${need}" column (columns: ${[...top].join(', ')})`);
+  }
+  const total = Number(metadata.num_rows);
+  for (let start = 0; start < total; start += WINDOW) {
+    let records;
+    try {
+      records = await parquetReadObjects({ file, metadata, columns: ['prompt', 'image'], rowStart: start, rowEnd: Math.min(total, start + WINDOW), utf8: false });
+    } catch (err) {
+      throw new DatasetError(path, start, `cannot be read: ${(err as Error).message}`, { cause: err });
+    }
+    for (let k = 0; k < records.length; k++) yield parquetRow(start + k, records[k]!, base);
+  }
+}
+
+/** Writes the records to a Parquet file at `path` (the caller renames it into place). */
+export async function writeParquetResults(path: string, records: AsyncIterable<ResultRecord> | Iterable<ResultRecord>, grouped: boolean): Promise<void> {
+  const names = ['row', 'prompt', 'image', 'reward', 'error_code', 'error_message', ...(grouped ? ['group', 'ranking'] : [])];
+  const types: Record<string, string> = { row: 'INT64', prompt: 'STRING', image: 'STRING', reward: 'DOUBLE', error_code: 'STRING', error_message: 'STRING', group: 'INT64', ranking: 'INT32' };
+  const converted: Record<string, 'UTF8' | undefined> = { prompt: 'UTF8', image: 'UTF8', error_code: 'UTF8', error_message: 'UTF8' };
+  const writer = new ParquetWriter({
+    writer: fileWriter(path),
+    schema: [
+      { name: 'root', num_children: names.length },
+      ...names.map((name) => ({
+        name,
+        type: (types[name] === 'STRING' ? 'BYTE_ARRAY' : types[name]) as 'BYTE_ARRAY' | 'INT64' | 'DOUBLE' | 'INT32',
+        repetition_type: (name === 'row' ? 'REQUIRED' : 'OPTIONAL') as 'REQUIRED' | 'OPTIONAL',
+        ...(converted[name] ? { converted_type: converted[name] } : {}),
+      })),
+    ],
+    createdBy: 'imagereward-tfjs score-dataset',
+  });
+  let batch: ResultRecord[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const column = (name: string, value: (r: ResultRecord) => unknown) => ({ name, data: batch.map(value) });
+    await writer.write({
+      rowGroupSize: batch.length,
+      columnData: [
+        column('row', (r) => BigInt(r.row)),
+        column('prompt', (r) => r.prompt),
+        column('image', (r) => r.image),
+        column('reward', (r) => ('reward' in r ? r.reward : null)),
+        column('error_code', (r) => ('error' in r ? r.error.code : null)),
+        column('error_message', (r) => ('error' in r ? r.error.message : null)),
+        ...(grouped ? [column('group', (r) => (r.group === undefined ? null : BigInt(r.group))), column('ranking', (r) => r.ranking ?? null)] : []),
+      ] as Parameters<ParquetWriter['write']>[0]['columnData'],
+    });
+    batch = [];
+  };
+  for await (const r of records) {
+    batch.push(r);
+    if (batch.length >= 16 * WINDOW) await flush();
+  }
+  await flush();
+  writer.finish();
+}
+
+/** The records of a Parquet result file written by writeParquetResults, in file order. */
+export async function* readParquetResults(path: string): AsyncGenerator<ResultRecord> {
+  const file = await asyncBufferFromFile(path);
+  const metadata = await parquetMetadataAsync(file);
+  const total = Number(metadata.num_rows);
+  for (let start = 0; start < total; start += WINDOW) {
+    const records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: Math.min(total, start + WINDOW) });
+    for (const o of records) {
+      const base = { row: Number(o.row), prompt: o.prompt ?? null, image: o.image ?? null, ...(o.group !== undefined && o.group !== null ? { group: Number(o.group) } : {}) };
+      const grouped = 'ranking' in o;
+      yield o.error_code !== null && o.error_code !== undefined
+        ? { ...base, error: { code: o.error_code, message: o.error_message ?? '' }, ...(grouped ? { ranking: null } : {}) }
+        : { ...base, reward: o.reward as number, ...(grouped ? { ranking: o.ranking ?? null } : {}) };
+    }
+  }
+}
