@@ -235,6 +235,31 @@ describe(`score-dataset (tiny model, ${BACKEND})`, () => {
     });
   });
 
+  describe('long lists through score / scoreMany / features', () => {
+    it('hold one batch of image embeddings, not the whole list: live tensor bytes over 96 distinct images = over 8', async () => {
+      const images = Array.from({ length: 96 }, (_, i) => noisePng(1000 + i));
+      const prompts = images.map((_, i) => golden.prompts[i % golden.prompts.length]!.text);
+      // the most tensor bytes alive when the text encoder runs (image embeddings included)
+      const features = ir.model.features.bind(ir.model);
+      let peak = 0;
+      ir.model.features = (...args) => { peak = Math.max(peak, tf.memory().numBytes); return features(...args); };
+      try {
+        const few = await ir.scoreMany(prompts.slice(0, 8), images.slice(0, 8));
+        const small = peak;
+        peak = 0;
+        const all = await ir.scoreMany(prompts, images);
+        // all 96 embeddings held at once would add 96 x 197 x 64 floats = 4.8 MB
+        expect(peak - small, `${small} -> ${peak}`).to.be.at.most(64 << 10);
+        expect(maxAbsDiff(all.slice(0, 8), few)).to.be.at.most(1e-6);
+        expect(all[50]).to.be.closeTo(await ir.score(prompts[50]!, images[50]!), 1e-6);
+        const cls = await ir.features(prompts.slice(0, 6), images.slice(0, 6));
+        expect(cls.map((f) => f.length)).to.deep.equal(Array(6).fill(64));
+      } finally {
+        ir.model.features = features;
+      }
+    });
+  });
+
   describe('scoreStream', () => {
     it('yields every pair in order with the rewards of scoreMany, tensors flat; failFast throws after the good pairs', async () => {
       const pairs = rows.map((r) => ({ prompt: r.prompt, image: join(tmp, r.image) }));

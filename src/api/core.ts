@@ -156,71 +156,65 @@ export class ImageRewardCore<I> {
   }
 
   /**
-   * The shared path of every scoring method: encodes each distinct image once (batches of
-   * `batchSize`), tokenizes each distinct prompt once, then runs the text encoder over the pairs
-   * in batches and maps each CLS batch through `head` (the reward MLP, or nothing).
+   * The shared path of every scoring method. Memory is bounded by the batch, not by the list: the
+   * distinct images (each encoded once, in order of first appearance) go through the image encoder
+   * `batchSize` at a time, and each chunk's embeddings are scored against every pair that uses one of
+   * its images (text encoder `batchSize` pairs at a time, prompts tokenized once) and freed before the
+   * next chunk is decoded. `head` maps each CLS batch (the reward MLP, or nothing).
    */
   private async forwardPairs(prompts: readonly string[], images: readonly I[], head: (cls: tf.Tensor2D) => tf.Tensor): Promise<Float32Array[]> {
     images.forEach((image, i) => this.images.check(image, i));
     prompts.forEach((p, i) => checkPrompt(p, i));
     const slots = new Map<string, number>();
-    const distinct: I[] = [];
-    const imageSlot = images.map((image) => {
+    const distinct: { image: I; index: number; pairs: number[] }[] = [];
+    images.forEach((image, index) => {
       const key = this.images.key(image);
       let slot = slots.get(key);
       if (slot === undefined) {
         slot = distinct.length;
         slots.set(key, slot);
-        distinct.push(image);
+        distinct.push({ image, index, pairs: [] });
       }
-      return slot;
+      distinct[slot]!.pairs.push(index);
     });
-    const embeds = await this.encodeDistinct(distinct);
-    try {
-      const encoded = new Map<string, { inputIds: number[]; attentionMask: number[] }>();
-      for (const p of prompts) if (!encoded.has(p)) encoded.set(p, this.tokenizer.encode(p, { maxLength: this.config.maxLength }));
-      const L = this.config.maxLength;
-      const rows: Float32Array[] = [];
-      for (let start = 0; start < prompts.length; start += this.batchSize) {
-        const end = Math.min(start + this.batchSize, prompts.length);
-        const batch = prompts.slice(start, end).map((p) => encoded.get(p)!);
-        const result = tf.tidy(() => {
-          const ids = tf.tensor2d(batch.flatMap((b) => b.inputIds), [batch.length, L], 'int32'); // (B, L)
-          const mask = tf.tensor2d(batch.flatMap((b) => b.attentionMask), [batch.length, L], 'int32'); // (B, L)
-          const imageEmbeds = tf.gather(embeds, imageSlot.slice(start, end)) as tf.Tensor3D; // (B, tokens, width)
-          return head(this.model.features(ids, mask, imageEmbeds));
-        });
-        const data = (await result.data()) as Float32Array;
-        const width = result.size / batch.length;
-        result.dispose();
-        for (let i = 0; i < batch.length; i++) rows.push(data.slice(i * width, (i + 1) * width));
+    const encoded = new Map<string, { inputIds: number[]; attentionMask: number[] }>();
+    for (const p of prompts) if (!encoded.has(p)) encoded.set(p, this.tokenizer.encode(p, { maxLength: this.config.maxLength }));
+    const L = this.config.maxLength;
+    const rows: Float32Array[] = new Array<Float32Array>(prompts.length);
+    for (let first = 0; first < distinct.length; first += this.batchSize) {
+      const chunk = distinct.slice(first, first + this.batchSize);
+      const embeds = await this.encodeImages(chunk); // (chunk, tokens, width)
+      try {
+        // every pair of the chunk's images, with the row of its image in `embeds`
+        const pairs = chunk.flatMap((d, row) => d.pairs.map((pair) => ({ pair, row })));
+        for (let start = 0; start < pairs.length; start += this.batchSize) {
+          const batch = pairs.slice(start, start + this.batchSize);
+          const tokens = batch.map((b) => encoded.get(prompts[b.pair]!)!);
+          const result = tf.tidy(() => {
+            const ids = tf.tensor2d(tokens.flatMap((t) => t.inputIds), [batch.length, L], 'int32'); // (B, L)
+            const mask = tf.tensor2d(tokens.flatMap((t) => t.attentionMask), [batch.length, L], 'int32'); // (B, L)
+            const imageEmbeds = tf.gather(embeds, batch.map((b) => b.row)) as tf.Tensor3D; // (B, tokens, width)
+            return head(this.model.features(ids, mask, imageEmbeds));
+          });
+          const data = (await result.data()) as Float32Array;
+          const width = result.size / batch.length;
+          result.dispose();
+          batch.forEach((b, i) => { rows[b.pair] = data.slice(i * width, (i + 1) * width); });
+        }
+      } finally {
+        embeds.dispose();
       }
-      return rows;
-    } finally {
-      embeds.dispose();
     }
+    return rows;
   }
 
-  /** Image embeddings [D, tokens, width] of the distinct images, encoded `batchSize` at a time. */
-  private async encodeDistinct(images: readonly I[]): Promise<tf.Tensor3D> {
+  /** Image embeddings [n, tokens, width] of up to `batchSize` images, in one encoder call. */
+  private async encodeImages(images: readonly { image: I; index: number }[]): Promise<tf.Tensor3D> {
     const size = this.config.vit.imgSize;
     const plane = 3 * size * size;
-    const chunks: tf.Tensor3D[] = [];
-    try {
-      for (let start = 0; start < images.length; start += this.batchSize) {
-        const batch = images.slice(start, start + this.batchSize);
-        const pixels = new Float32Array(batch.length * plane);
-        for (let i = 0; i < batch.length; i++) pixels.set((await this.images.load(batch[i]!, size, start + i)).pixels, i * plane);
-        chunks.push(tf.tidy(() => this.model.encodeImages(tf.tensor4d(pixels, [batch.length, 3, size, size]))));
-      }
-    } catch (err) {
-      tf.dispose(chunks);
-      throw err;
-    }
-    if (chunks.length === 1) return chunks[0]!;
-    const all = tf.concat(chunks, 0);
-    tf.dispose(chunks);
-    return all;
+    const pixels = new Float32Array(images.length * plane);
+    for (let i = 0; i < images.length; i++) pixels.set((await this.images.load(images[i]!.image, size, images[i]!.index)).pixels, i * plane);
+    return tf.tidy(() => this.model.encodeImages(tf.tensor4d(pixels, [images.length, 3, size, size])));
   }
 }
 
