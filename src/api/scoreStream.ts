@@ -9,7 +9,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { ImageRewardError, InputError, type ErrorCode } from '../errors.js';
 import { checkImageInput, imageKey, loadImage, type ImageInput } from './imageInput.js';
-import type { ImageReward } from './imagereward.js';
+import type { JpegWebpDecoder } from '../image/index.js';
+import type { ImageRewardConfig } from '../model/config.js';
+import type { ImageRewardModel } from '../model/imageRewardModel.js';
+import type { BertTokenizer } from '../tokenizer/index.js';
+
+/** What streaming scoring needs of a loaded model: an ImageReward, or one built another way (the benchmarks). */
+export interface StreamScorer {
+  readonly model: ImageRewardModel;
+  readonly tokenizer: BertTokenizer;
+  readonly config: ImageRewardConfig;
+  readonly batchSize: number;
+  readonly description: { readonly imageDecoder: JpegWebpDecoder };
+}
 
 export interface ScorePair {
   readonly prompt: string;
@@ -90,7 +102,7 @@ function failure(err: unknown): PairFailure {
  * Rewards of one batch of pairs, in order: each distinct image decoded once (a bad one fails only its
  * pairs), the good ones encoded together, the text encoder run over the pairs `batchSize` at a time.
  */
-export async function scoreSlots<P extends ScorePair>(ir: ImageReward, slots: readonly Slot<P>[]): Promise<(number | PairFailure)[]> {
+export async function scoreSlots<P extends ScorePair>(ir: StreamScorer, slots: readonly Slot<P>[]): Promise<(number | PairFailure)[]> {
   const size = ir.config.vit.imgSize;
   const plane = 3 * size * size;
   const outcome: (number | PairFailure | undefined)[] = slots.map(({ pair }) =>
@@ -170,7 +182,7 @@ export interface ScoreBatchesOptions<P extends ScorePair> {
 
 /** Scored pairs, one array per finished batch, in input order; each result carries its input pair. */
 export async function* scoreBatches<P extends ScorePair>(
-  ir: ImageReward,
+  ir: StreamScorer,
   pairs: AsyncIterable<P> | Iterable<P>,
   options: ScoreBatchesOptions<P> = {},
 ): AsyncGenerator<(ScoredPair & { readonly pair: P })[]> {
@@ -190,7 +202,7 @@ export async function* scoreBatches<P extends ScorePair>(
  * Scored pairs one at a time, as their batches finish. With `failFast`, the pairs before the first
  * failure are yielded, then its error is thrown (an ImageRewardError of the pair's code, naming it).
  */
-export async function* scoreStream(ir: ImageReward, pairs: AsyncIterable<ScorePair> | Iterable<ScorePair>, options: ScoreStreamOptions = {}): AsyncGenerator<ScoredPair> {
+export async function* scoreStream(ir: StreamScorer, pairs: AsyncIterable<ScorePair> | Iterable<ScorePair>, options: ScoreStreamOptions = {}): AsyncGenerator<ScoredPair> {
   for await (const batch of scoreBatches(ir, pairs, options)) {
     for (const { pair: _pair, ...result } of batch) {
       if (options.failFast && 'error' in result) throw new ImageRewardError(result.error.code, `pair ${result.index}: ${result.error.message}`);

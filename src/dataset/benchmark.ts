@@ -7,7 +7,7 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { ImageReward } from '../api/imagereward.js';
+import { scoreBatches, type StreamScorer } from '../api/scoreStream.js';
 import { FileError, ImageRewardError } from '../errors.js';
 import { DatasetError } from '../train/errors.js';
 import { describeFsError, readFileChecked, writeFileAtomic } from '../util/fs.js';
@@ -68,7 +68,7 @@ function imagesPerPrompt(dir: string, prompts: number): number {
 }
 
 /** Scores one generator folder; `task` counts images. */
-export async function benchmarkGenerator(ir: ImageReward, dir: string, prompts: readonly BenchmarkPrompt[], task?: ProgressTask, doneBefore = 0): Promise<GeneratorResult> {
+export async function benchmarkGenerator(ir: StreamScorer, dir: string, prompts: readonly BenchmarkPrompt[], task?: ProgressTask, doneBefore = 0): Promise<GeneratorResult> {
   const k = imagesPerPrompt(dir, prompts.length);
   const pairs = function* () {
     for (let p = 0; p < prompts.length; p++) {
@@ -77,7 +77,7 @@ export async function benchmarkGenerator(ir: ImageReward, dir: string, prompts: 
   };
   const rewards: number[][] = prompts.map(() => []);
   let done = doneBefore;
-  for await (const batch of ir.scoreBatches(pairs())) {
+  for await (const batch of scoreBatches(ir, pairs())) {
     for (const r of batch) {
       if ('error' in r) throw new ImageRewardError(r.error.code, `benchmark ${basename(dir)}: ${r.error.message}`);
       rewards[r.pair.p]!.push(r.reward);

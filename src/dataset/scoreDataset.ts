@@ -4,8 +4,7 @@
  * resumes: rows already logged are skipped, a group with any row missing is scored again as a whole
  * (so its ranking is over the whole group) and only its missing rows are written.
  */
-import type { ImageReward } from '../api/imagereward.js';
-import { scoreBatches, type ScoredPair } from '../api/scoreStream.js';
+import { scoreBatches, type ScoredPair, type StreamScorer } from '../api/scoreStream.js';
 import { ImageRewardError, InputError } from '../errors.js';
 import { rankRewards } from '../model/imageRewardModel.js';
 import { NO_PROGRESS, withTask, type Progress } from '../util/progress.js';
@@ -122,7 +121,7 @@ export class RowFailure extends ImageRewardError {
   }
 }
 
-export async function scoreDataset(ir: ImageReward, source: DatasetSource, options: ScoreDatasetOptions): Promise<ScoreDatasetSummary> {
+export async function scoreDataset(ir: StreamScorer, source: DatasetSource, options: ScoreDatasetOptions): Promise<ScoreDatasetSummary> {
   const start = performance.now();
   const log = await ResultLog.open(options.log);
   try {
