@@ -1,6 +1,7 @@
 /**
  * Mutation fuzzer: `npm run fuzz -- TARGET --seconds N [--seed S] [--batch K] [--rss-limit MiB]
- * [--heap MiB] [--hang-ms MS]`. Targets (fuzz/targets.ts): pickle, zip, safetensors, png, jpeg, webp.
+ * [--heap MiB] [--hang-ms MS]`. Targets (fuzz/targets.ts): pickle, zip, safetensors, png, jpeg, webp, dataset
+ * (the JSONL, CSV, webdataset tar and Parquet readers of score-dataset).
  *
  * Inputs are mutated seeds (fuzz/mutate.ts, reproducible from seed + index), run in batches in child
  * processes (fuzz/worker.ts) with a V8 heap limit and a watchdog. It reports inputs/s and counts of:

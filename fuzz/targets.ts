@@ -15,11 +15,14 @@ import { makeConfig, parseMedConfig, parseVitConfig, IMAGEREWARD_V1_MED, IMAGERE
 import { checkpointKeys } from '../src/model/checkpoint.js';
 import { fitKeys } from '../src/model/spec.js';
 import { SafetensorsReader } from '../src/weights/safetensors.js';
+import { openDataset, type DatasetFormat } from '../src/dataset/source.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import tar from 'tar-stream';
 import { f32Bytes, stateDictPickle, torchArchive, type TensorSpec } from '../test/helpers/torchzip.js';
 
 export interface Target {
   /** Seed inputs (small files). */
-  seeds(): Uint8Array[];
+  seeds(): Uint8Array[] | Promise<Uint8Array[]>;
   /** Parses one input; `scratch` is a path the target may write the input to. */
   run(bytes: Uint8Array, scratch: string): Promise<void>;
   /** Mutation positions favour this many leading bytes half the time. */
@@ -57,6 +60,34 @@ function safetensorsSeed(): Uint8Array {
 }
 const medJson = () => ({ vocab_size: IMAGEREWARD_V1_MED.vocabSize, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512, layer_norm_eps: 1e-12, encoder_width: 1024, hidden_act: 'gelu' });
 const vitJson = () => ({ img_size: IMAGEREWARD_V1_VIT.imgSize, patch_size: 16, embed_dim: 1024, depth: 24, num_heads: 16, mlp_ratio: 4, qkv_bias: true, norm_layer: 'LayerNorm(eps=1e-6)' });
+
+/** Seeds of the dataset readers: JSONL, CSV, a webdataset tar and a Parquet file, a few rows each. */
+async function datasetSeeds(): Promise<Uint8Array[]> {
+  const rows = [{ prompt: 'a cat', image: '1.webp' }, { prompt: 'a "quoted", dog', image: 'sub/2.png' }, { prompt: '', image: 'x.jpg' }];
+  const jsonl = rows.map((r) => JSON.stringify(r)).join('\n') + '\n{"prompt": 1}\n';
+  const csv = `prompt,image,extra\n${rows.map((r) => `"${r.prompt.replace(/"/g, '""')}",${r.image},1`).join('\r\n')}\n`;
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
+  const ended = new Promise<void>((r) => { pack.on('end', () => r()); });
+  for (const [name, body] of [['0/1.png', 'png bytes'], ['0/1.txt', 'a cat'], ['0/2.webp', 'webp'], ['0/2.json', '{"caption":"a dog"}'], ['0/3.txt', 'alone']]) pack.entry({ name: name! }, body!);
+  pack.finalize();
+  await ended;
+  const parquet = parquetWriteBuffer({ columnData: [
+    { name: 'prompt', data: rows.map((r) => r.prompt), type: 'STRING' },
+    { name: 'image', data: rows.map((r) => r.image), type: 'STRING' },
+  ] });
+  const text = (t: string) => new TextEncoder().encode(t);
+  return [text(jsonl), text(csv), new Uint8Array(Buffer.concat(chunks)), new Uint8Array(parquet)];
+}
+
+/** Which reader an input goes to: by the signature its seed had (mutations mostly keep it). */
+function datasetFormat(bytes: Uint8Array): DatasetFormat {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (ascii(0, 4) === 'PAR1') return 'parquet';
+  if (ascii(257, 262) === 'ustar') return 'tar';
+  return ascii(0, 7) === 'prompt,' ? 'csv' : 'jsonl';
+}
 
 async function decodeAndPreprocess(bytes: Uint8Array): Promise<void> {
   const img = await decodeImage(bytes, '<fuzz>', { decoder: 'wasm' });
@@ -98,4 +129,12 @@ export const TARGETS: Record<string, Target> = {
     headBias: 1024,
   },
   webp: { seeds: () => filesIn(dataDir, /\.webp$/), run: decodeAndPreprocess, headBias: 256 },
+  dataset: {
+    seeds: datasetSeeds,
+    async run(bytes, scratch) {
+      writeFileSync(scratch, bytes);
+      // the rows are read, not scored: every reader's own parsing, with no model
+      for await (const _row of openDataset(scratch, { format: datasetFormat(bytes) }).rows()) { /* read them all */ }
+    },
+  },
 };

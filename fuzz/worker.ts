@@ -13,7 +13,7 @@ import { TARGETS } from './targets.js';
 const [name, seedArg, firstArg, countArg, untilArg, current, scratch] = process.argv.slice(2) as [string, string, string, string, string, string, string];
 const until = Number(untilArg);
 const target = TARGETS[name]!;
-const seeds = target.seeds();
+const seeds = await target.seeds();
 const seed = Number(seedArg);
 const first = Number(firstArg);
 const count = Number(countArg);

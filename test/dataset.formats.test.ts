@@ -92,6 +92,15 @@ describe(`score-dataset formats (tiny model, ${BACKEND})`, () => {
       }
     }
 
+    // a file cut short, and one whose footer length points outside it: typed errors, no hang
+    const whole = readFileSync(paths);
+    for (const bad of [whole.subarray(0, whole.length - 30), Buffer.concat([whole.subarray(0, whole.length - 8), Buffer.from([0xff, 0xff, 0xff, 0x7f]), Buffer.from('PAR1')])]) {
+      writeFileSync(join(tmp, 'bad.parquet'), bad);
+      const refused = await cli('score-dataset', join(tmp, 'bad.parquet'), '--output', join(tmp, 'bad.jsonl'), ...model, '--json');
+      expect(refused.code).to.equal(2);
+      expect(JSON.parse(refused.out[0]!).error.code).to.equal('DATASET_INVALID');
+    }
+
     const out = join(tmp, 'out.parquet');
     const first = await cli('score-dataset', paths, '--output', out, ...model, '--json');
     expect(first.code, first.err.join('\n')).to.equal(0);

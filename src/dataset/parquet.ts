@@ -5,14 +5,69 @@
  * row, prompt, image, reward, error_code, error_message (+ group, ranking for grouped inputs).
  */
 import { createHash } from 'node:crypto';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { open } from 'node:fs/promises';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
+import type { ErrorCode } from '../errors.js';
 import { DatasetError } from '../train/errors.js';
 import { resolveImage } from './fields.js';
 import { badRow, type DatasetRow, type ResultRecord } from './row.js';
 
 /** Rows read per hyparquet call (and written per row group). */
 const WINDOW = 1024;
+
+/** Most bytes one read of a Parquet file may ask for (a column chunk); a corrupt offset asks for more. */
+const MAX_READ_BYTES = 1 << 30;
+
+/**
+ * The file as hyparquet's AsyncBuffer, with every range checked against the file size: corrupt
+ * metadata yields offsets outside the file, which must be a typed error, not a read that never ends.
+ */
+async function fileBuffer(path: string): Promise<AsyncBuffer & { close(): Promise<void> }> {
+  const handle = await open(path, 'r');
+  const byteLength = (await handle.stat()).size;
+  const readRange = async (start: number, end: number): Promise<ArrayBuffer> => {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > byteLength || end - start > MAX_READ_BYTES) {
+      throw new DatasetError(path, undefined, `asks for bytes ${start}..${end} of a ${byteLength}-byte file: its metadata is corrupt`);
+    }
+    const out = new Uint8Array(end - start);
+    let got = 0;
+    while (got < out.length) {
+      const { bytesRead } = await handle.read(out, got, out.length - got, start + got);
+      if (bytesRead === 0) throw new DatasetError(path, undefined, 'changed size while being read');
+      got += bytesRead;
+    }
+    return out.buffer;
+  };
+  return {
+    byteLength,
+    slice(start: number, end = byteLength): Promise<ArrayBuffer> {
+      const read = readRange(start, end);
+      // hyparquet prefetches ranges it may never await: a refusal must not become an unhandled rejection
+      read.catch(() => {});
+      return read;
+    },
+    close: () => handle.close(),
+  };
+}
+
+/**
+ * Rows [start, end) as objects. parquetRead itself, not parquetReadObjects: on some corrupt files
+ * parquetRead returns without calling onComplete, and parquetReadObjects' promise would never settle.
+ */
+async function readWindow(path: string, file: AsyncBuffer, metadata: FileMetaData, start: number, end: number, columns?: string[]): Promise<Record<string, unknown>[]> {
+  let rows: Record<string, unknown>[] | undefined;
+  try {
+    await parquetRead({ file, metadata, ...(columns ? { columns } : {}), rowStart: start, rowEnd: end, utf8: false, rowFormat: 'object', onComplete: (r: Record<string, unknown>[]) => { rows = r; } });
+  } catch (err) {
+    if (err instanceof DatasetError) throw err;
+    throw new DatasetError(path, start, `cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  if (rows === undefined || rows.length !== end - start) {
+    throw new DatasetError(path, start, `rows ${start}..${end - 1} gave ${rows?.length ?? 'no'} records: the file's row counts are wrong`);
+  }
+  return rows;
+}
 
 /** The name an embedded image goes by in the output: its path if the struct has one, else its content hash. */
 function bytesName(bytes: Uint8Array): string {
@@ -33,12 +88,20 @@ function parquetRow(row: number, record: Record<string, unknown>, base: string):
 }
 
 export async function* parquetRows(path: string, base: string): AsyncGenerator<DatasetRow> {
-  let file;
+  const file = await fileBuffer(path);
+  try {
+    yield* parquetFileRows(path, file, base);
+  } finally {
+    await file.close();
+  }
+}
+
+async function* parquetFileRows(path: string, file: AsyncBuffer, base: string): AsyncGenerator<DatasetRow> {
   let metadata;
   try {
-    file = await asyncBufferFromFile(path);
     metadata = await parquetMetadataAsync(file);
   } catch (err) {
+    if (err instanceof DatasetError) throw err;
     throw new DatasetError(path, undefined, `is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
   }
   const top = new Set<string>();
@@ -52,16 +115,20 @@ export async function* parquetRows(path: string, base: string): AsyncGenerator<D
   for (const need of ['prompt', 'image']) {
     if (!top.has(need)) throw new DatasetError(path, undefined, `has no "${need}" column (columns: ${[...top].join(', ')})`);
   }
-  const total = Number(metadata.num_rows);
+  const total = checkedRowCount(path, metadata);
   for (let start = 0; start < total; start += WINDOW) {
-    let records;
-    try {
-      records = await parquetReadObjects({ file, metadata, columns: ['prompt', 'image'], rowStart: start, rowEnd: Math.min(total, start + WINDOW), utf8: false });
-    } catch (err) {
-      throw new DatasetError(path, start, `cannot be read: ${(err as Error).message}`, { cause: err });
-    }
+    const end = Math.min(total, start + WINDOW);
+    const records = await readWindow(path, file, metadata, start, end, ['prompt', 'image']);
     for (let k = 0; k < records.length; k++) yield parquetRow(start + k, records[k]!, base);
   }
+}
+
+/** num_rows, which must be the sum of the row groups' (a corrupt count would send the reader round a loop of empty reads). */
+function checkedRowCount(path: string, metadata: { num_rows: bigint | number; row_groups: { num_rows: bigint | number }[] }): number {
+  const total = Number(metadata.num_rows);
+  const sum = metadata.row_groups.reduce((n, g) => n + Number(g.num_rows), 0);
+  if (!Number.isSafeInteger(total) || total < 0 || total !== sum) throw new DatasetError(path, undefined, `says it has ${metadata.num_rows} rows but its row groups hold ${sum}: the file is corrupt`);
+  return total;
 }
 
 /** Writes the records to a Parquet file at `path` (the caller renames it into place). */
@@ -110,12 +177,32 @@ export async function writeParquetResults(path: string, records: AsyncIterable<R
 
 /** The records of a Parquet result file written by writeParquetResults, in file order. */
 export async function* readParquetResults(path: string): AsyncGenerator<ResultRecord> {
-  const file = await asyncBufferFromFile(path);
+  const file = await fileBuffer(path);
+  try {
+    yield* parquetFileResults(path, file);
+  } finally {
+    await file.close();
+  }
+}
+
+/** A row of a Parquet result file as hyparquet decodes it. */
+interface ParquetResultRow {
+  row: bigint;
+  prompt: string | null;
+  image: string | null;
+  reward: number | null;
+  error_code: ErrorCode | null;
+  error_message: string | null;
+  group?: bigint | null;
+  ranking?: number | null;
+}
+
+async function* parquetFileResults(path: string, file: AsyncBuffer): AsyncGenerator<ResultRecord> {
   const metadata = await parquetMetadataAsync(file);
-  const total = Number(metadata.num_rows);
+  const total = checkedRowCount(path, metadata);
   for (let start = 0; start < total; start += WINDOW) {
-    const records = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: Math.min(total, start + WINDOW) });
-    for (const o of records) {
+    const records = await readWindow(path, file, metadata, start, Math.min(total, start + WINDOW));
+    for (const o of records as unknown as ParquetResultRow[]) {
       const base = { row: Number(o.row), prompt: o.prompt ?? null, image: o.image ?? null, ...(o.group !== undefined && o.group !== null ? { group: Number(o.group) } : {}) };
       const grouped = 'ranking' in o;
       yield o.error_code !== null && o.error_code !== undefined
