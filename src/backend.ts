@@ -2,7 +2,8 @@
  * Backend choice. Order of preference: tfjs-node-gpu (CUDA), tfjs-node (libtensorflow), wasm+blas
  * (tfjs-backend-wasm with BLAS kernels over a system OpenBLAS/MKL/BLIS/Accelerate, src/blas), wasm,
  * cpu. The native ones are optionalDependencies whose install fails offline, so they are loaded with
- * a guarded dynamic import. A backend named explicitly (option or IMAGEREWARD_BACKEND) must load, or
+ * a guarded dynamic import. 'webgpu' (Dawn through the optional `webgpu` package, src/webgpuNode.ts)
+ * runs only when named: it needs a GPU adapter, and on a machine without a GPU it is software. A backend named explicitly (option or IMAGEREWARD_BACKEND) must load, or
  * a BackendError says why: there is no silent fallback from a named backend (nor from a BLAS named
  * by IMAGEREWARD_BLAS). Every call says which backend runs.
  */
@@ -11,9 +12,13 @@ import { BackendError } from './errors.js';
 import { setFusedKernels } from './ops/dispatch.js';
 import { firstLine } from './util/text.js';
 import type { BlasLibrary } from './blas/library.js';
+import type { WebGpuAdapter } from './webgpu.js';
 
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm+blas', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm+blas', 'wasm', 'cpu', 'webgpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Tried in this order when no backend is named. */
+const AUTO_ORDER: readonly BackendName[] = ['node-gpu', 'node', 'wasm+blas', 'wasm', 'cpu'];
 
 export interface BackendChoice {
   /** Our name for it. */
@@ -24,6 +29,8 @@ export interface BackendChoice {
   readonly wasmThreads?: number;
   /** wasm+blas only: the BLAS library and its thread count. */
   readonly blas?: BlasInfo;
+  /** webgpu only: the adapter it runs on. */
+  readonly adapter?: WebGpuAdapter;
 }
 
 export interface BlasInfo {
@@ -93,6 +100,12 @@ async function activate(name: BackendName, wasmThreads: number, threads: number)
       return activateWasmBlas(wasmThreads, threads);
     case 'wasm':
       return activateWasm(wasmThreads);
+    case 'webgpu': {
+      const { installDawn } = await import('./webgpuNode.js');
+      await installDawn();
+      const { activateWebGpu } = await import('./webgpu.js');
+      return { name, tfName: 'webgpu', adapter: await activateWebGpu() };
+    }
     case 'cpu': {
       const choice = await setTf(name, 'cpu');
       silenceCpuBanner();
@@ -160,6 +173,7 @@ function positiveCount(option: number | undefined, optionName: string, envName: 
 
 /** Details of the running backend for the one-line report, e.g. `2 threads`; empty when there are none. */
 function details(choice: BackendChoice): string[] {
+  if (choice.adapter) return [[choice.adapter.vendor, choice.adapter.architecture, choice.adapter.description].filter((s) => s !== '').join(' ') || 'adapter without a name'];
   const wasm = choice.wasmThreads !== undefined && choice.wasmThreads > 1 ? `${choice.wasmThreads} threads` : undefined;
   if (!choice.blas) return wasm ? [wasm] : [];
   // wasm+blas: `OpenBLAS 0.3.21, 2 threads` (the BLAS's threads; the wasm ones after them when more than 1)
@@ -220,7 +234,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     return chosen;
   }
   const skipped: Skipped[] = [];
-  for (const name of BACKEND_NAMES) {
+  for (const name of AUTO_ORDER) {
     try {
       const chosen = await activate(name, wasmThreads, threads);
       log?.(describe(chosen, skipped));

@@ -34,7 +34,7 @@ describe('backend selection', () => {
     let err: unknown;
     try { await selectBackend({ backend: 'tpu', log: null }); } catch (e) { err = e; }
     expect(err).to.be.instanceOf(BackendError);
-    expect((err as Error).message).to.match(/unknown backend "tpu" \(choose one of: node-gpu, node, wasm\+blas, wasm, cpu\)/);
+    expect((err as Error).message).to.match(/unknown backend "tpu" \(choose one of: node-gpu, node, wasm\+blas, wasm, cpu, webgpu\)/);
   });
 
   it('fails loudly, without falling back, when a named native backend is not installed', async function () {
