@@ -15,8 +15,9 @@
  *   installs: a dependency or optional dependency for the JavaScript, a dependency for the declarations
  *   (never a devDependency such as @types/node's siblings or upng-js' local ambient module).
  *
- * dist/browser/ belongs to the `build:browser` step and is left alone; everything else in dist/ is
- * rebuilt from scratch, so files moved or deleted in src/ never linger in the package.
+ * The browser bundle (dist/browser/imagereward.js and its .wasm files) belongs to the `build:browser`
+ * step and is left alone; everything else in dist/ (dist/browser/*.d.ts, the types of the bundle,
+ * included) is rebuilt from scratch, so files moved or deleted in src/ never linger in the package.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,12 @@ import ts from 'typescript';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-const KEEP = new Set(['browser']);
+/** The files of build:browser (scripts/build-browser.ts), relative to dist/. */
+const BROWSER_BUNDLE = /^browser\/(imagereward\.js|[^/]+\.wasm)$/;
+
+function isBrowserBundle(file: string): boolean {
+  return BROWSER_BUNDLE.test(relative(dist, file).split(sep).join('/'));
+}
 
 interface PackageJson {
   dependencies?: Record<string, string>;
@@ -54,7 +60,7 @@ function isBuiltin(specifier: string): boolean {
 
 function clean(): void {
   if (!existsSync(dist)) return;
-  for (const name of readdirSync(dist)) if (!KEEP.has(name)) rmSync(join(dist, name), { recursive: true, force: true });
+  for (const file of filesUnder(dist)) if (!isBrowserBundle(file)) rmSync(file, { force: true });
 }
 
 function compile(): void {
@@ -102,7 +108,7 @@ function importProblems(files: string[], pkg: PackageJson): string[] {
 
 clean();
 compile();
-const files = filesUnder(dist).filter((f) => !KEEP.has(relative(dist, f).split(sep)[0]!));
+const files = filesUnder(dist).filter((f) => !isBrowserBundle(f));
 rewriteDeclarations(files);
 const problems = importProblems(files, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson);
 if (problems.length > 0) {

@@ -1,38 +1,56 @@
 /**
- * `npm run test:browser`: the image pipeline (src/image/decode.ts + pipeline.ts) bundled for the browser
- * with esbuild and run in headless Chromium, where there is no Node: the @jsquash decoders fetch
- * their .wasm, PNG inflates with upng-js, the resize runs on the SIMD kernels. Every shared fixture
- * image must give its golden tensor exactly (images/preprocessed.safetensors), and every test/data
- * JPEG / WebP / PNG case the same pixels as this Node process gives.
+ * `npm run test:browser`: headless Chromium (playwright-core) against a static server on 127.0.0.1.
+ *
+ * 1. The image pipeline (src/image/decode.ts + pipeline.ts) bundled alone: every shared fixture image
+ *    gives its golden tensor exactly, every test/data JPEG / WebP / PNG case the pixels Node gives.
+ * 2. The browser build (dist/browser/imagereward.js, built first): the tiny model's golden parity on
+ *    webgpu (SwiftShader) and on wasm, model / vocab / configs loaded by URL: every golden layer of
+ *    PARITY_PAIRS within 1e-4, rewards within 1e-5, ranks exact, no tensor left behind, progress
+ *    reported up to each file's size.
+ * 3. README's browser snippet (the block marked `<!-- test:browser: index.html -->`), served exactly
+ *    as written beside the bundle and the tiny model under the names it uses.
+ * 4. The demo page (examples/browser/): the four fixture images dropped in, ranked, checked against the
+ *    golden ranks, and a screenshot saved to test/browser/out/demo.png (git-ignored).
  *
  * Not part of `npm test` (a browser is an optional tool): it needs Chromium (`$CHROMIUM`, else
- * chromium / chromium-browser / google-chrome on the PATH) and says so when there is none.
+ * /usr/bin/chromium, chromium, chromium-browser, google-chrome) and says so when there is none.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
 import { preprocessImage } from '../../src/image/index.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
-import { fixturePath } from '../helpers/fixtures.js';
+import { buildBrowser, BROWSER_DIST } from '../../scripts/build-browser.js';
+import { FIXTURES_DIR, fixturePath } from '../helpers/fixtures.js';
+import { readGolden } from '../helpers/golden.js';
+import { checkIntermediates, checkRank, GOLDEN_IMAGES, PARITY_PAIRS, REWARD_TOL } from '../helpers/goldenCompare.js';
+import { findChromium, launchChromium, startServer, type StaticServer } from './harness.js';
+import { PARITY_PAGE, type ParityArgs, type ParityResult } from './parityPage.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dataDir = join(repoRoot, 'test', 'data');
+const outDir = join(repoRoot, 'test', 'browser', 'out');
 const require = createRequire(import.meta.url);
 
-interface BrowserResult { mode?: string; decoder?: string; pixels?: number[]; error?: string }
-
-function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM, 'chromium', 'chromium-browser', 'google-chrome'].filter((c): c is string => Boolean(c));
-  return candidates.find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) ?? null;
+let failures = 0;
+function fail(what: string, why: string): void {
+  failures++;
+  console.log(`FAIL ${what}: ${why}`);
 }
 
-async function bundle(): Promise<string> {
+async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => console.log(`  [page error] ${err.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`  [console] ${m.text()}`); });
+  return page;
+}
+
+// ---- 1. image pipeline -------------------------------------------------------------------------
+
+async function pipelineBundle(): Promise<string> {
   const result = await build({
     stdin: {
       contents: "export { decodeImage } from './src/image/decode.ts';\nexport { preprocessDecoded } from './src/image/pipeline.ts';\n",
@@ -44,81 +62,30 @@ async function bundle(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-function page(names: string[]): string {
-  return `<!doctype html><script type="module">
-import { decodeImage, preprocessDecoded } from './bundle.js';
-const results = { node: typeof process !== 'undefined' };
-for (const name of ${JSON.stringify(names)}) {
-  try {
-    const bytes = new Uint8Array(await (await fetch('/image/' + encodeURIComponent(name))).arrayBuffer());
-    const image = await decodeImage(bytes, name);
-    const pre = preprocessDecoded(image, name);
-    results[name] = { mode: pre.mode, decoder: image.decoder, pixels: Array.from(pre.pixels) };
-  } catch (err) {
-    results[name] = { error: String(err && err.stack || err) };
-  }
-}
-await fetch('/results', { method: 'POST', body: JSON.stringify(results) });
-</script>`;
-}
-
-async function runInChromium(chromium: string, files: Map<string, string>): Promise<Record<string, BrowserResult> & { node?: boolean }> {
-  const js = await bundle();
-  const wasm: Record<string, string> = {
-    '/mozjpeg_dec.wasm': require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'),
-    '/webp_dec.wasm': require.resolve('@jsquash/webp/codec/dec/webp_dec.wasm'),
-  };
-  let deliver!: (body: string) => void;
-  const posted = new Promise<string>((resolve) => { deliver = resolve; });
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    if (req.method === 'POST' && url === '/results') {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => { res.end('ok'); deliver(Buffer.concat(chunks).toString('utf8')); });
-      return;
+const PIPELINE_PAGE = String.raw`async (names) => {
+  const { decodeImage, preprocessDecoded } = await import('/pipeline/bundle.js');
+  const results = { node: typeof process !== 'undefined' };
+  for (const name of names) {
+    try {
+      const bytes = new Uint8Array(await (await fetch('/pipeline/image/' + encodeURIComponent(name))).arrayBuffer());
+      const image = await decodeImage(bytes, name);
+      const pre = preprocessDecoded(image, name);
+      results[name] = { mode: pre.mode, decoder: image.decoder, pixels: Array.from(pre.pixels) };
+    } catch (err) {
+      results[name] = { error: String(err && err.stack || err) };
     }
-    const send = (type: string, body: string | Buffer) => res.writeHead(200, { 'content-type': type }).end(body);
-    if (url === '/') return send('text/html', page([...files.keys()]));
-    if (url === '/bundle.js') return send('text/javascript', js);
-    if (wasm[url]) return send('application/wasm', readFileSync(wasm[url]!));
-    const image = url.startsWith('/image/') ? files.get(url.slice('/image/'.length)) : undefined;
-    if (image) return send('application/octet-stream', readFileSync(image));
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const profile = mkdtempSync(join(tmpdir(), 'ir-chromium-'));
-  const browser = spawn(chromium, [
-    '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`,
-    `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-  ], { stdio: 'ignore' });
-  try {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no results from Chromium within 120 s')), 120_000).unref());
-    return JSON.parse(await Promise.race([posted, timeout])) as Record<string, BrowserResult>;
-  } finally {
-    const exited = new Promise((r) => browser.once('exit', r));
-    browser.kill();
-    await exited; // it writes its profile until it is gone
-    server.closeAllConnections();
-    server.close();
-    rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
   }
-}
+  return results;
+}`;
 
-async function main(): Promise<number> {
-  const chromium = findChromium();
-  if (!chromium) {
-    console.error('test:browser: no Chromium found (set $CHROMIUM, or install chromium: apt-get install chromium). Nothing was checked.');
-    return 2;
-  }
+async function checkPipeline(browser: Browser, origin: string, files: Map<string, string>): Promise<void> {
   const golden = readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors;
-  const files = new Map<string, string>();
-  for (const name of golden.keys()) files.set(name, fixturePath(`images/${name}`));
-  for (const name of readdirSync(dataDir).filter((f) => /\.(png|jpe?g|webp)$/.test(f))) files.set(name, join(dataDir, name));
-
-  const results = await runInChromium(chromium, files);
-  let failures = 0;
-  const fail = (name: string, why: string) => { failures++; console.log(`FAIL ${name}: ${why}`); };
-  if (results.node !== false) fail('environment', 'the page saw a `process` object: not a browser-only run');
+  const page = await newPage(browser);
+  await page.goto(`${origin}/pipeline/`);
+  const results = await page.evaluate(`(${PIPELINE_PAGE})(${JSON.stringify([...files.keys()])})`) as Record<string, { decoder?: string; pixels?: number[]; error?: string }> & { node?: boolean };
+  await page.close();
+  const before = failures;
+  if (results.node !== false) fail('pipeline environment', 'the page saw a `process` object: not a browser-only run');
   for (const [name, path] of files) {
     const got = results[name];
     if (!got || got.error || !got.pixels) { fail(name, got?.error ?? 'no result'); continue; }
@@ -128,7 +95,92 @@ async function main(): Promise<number> {
     if (differs) fail(name, `pixels differ from ${golden.has(name) ? 'the golden tensor' : 'the Node result'}`);
   }
   const decoders = [...new Set([...files.keys()].map((n) => `${n.replace(/^.*\./, '')}:${results[n]?.decoder}`))].sort();
-  console.log(`${chromium}: ${files.size - failures}/${files.size} images identical (${golden.size} golden fixtures, ${files.size - golden.size} test/data cases); decoders ${decoders.join(', ')}`);
+  console.log(`image pipeline: ${files.size - (failures - before)}/${files.size} images identical (${golden.size} golden fixtures, ${files.size - golden.size} test/data cases); decoders ${decoders.join(', ')}`);
+}
+
+// ---- 2. model parity ---------------------------------------------------------------------------
+
+async function checkParity(browser: Browser, origin: string, backend: 'webgpu' | 'wasm'): Promise<void> {
+  const golden = readGolden();
+  const page = await newPage(browser);
+  await page.goto(`${origin}/blank.html`);
+  const args: ParityArgs = {
+    bundle: `${origin}/dist/browser/imagereward.js`, backend,
+    model: '/fixtures/tiny/tiny.safetensors', vocab: '/fixtures/vocab/bert-base-uncased-vocab.txt',
+    medConfig: '/fixtures/tiny/med_config.json', vitConfig: '/fixtures/tiny/vit_config.json',
+    prompts: golden.prompts.map((p) => p.text), images: GOLDEN_IMAGES.map((f) => `/fixtures/images/${f}`), pairs: [...PARITY_PAIRS],
+  };
+  const started = Date.now();
+  const r = await page.evaluate(`(${PARITY_PAGE})(${JSON.stringify(args)})`) as ParityResult;
+  await page.close();
+  const what = `parity ${backend}`;
+  if (r.error) { fail(what, r.error); return; }
+  const before = failures;
+  if (r.isNode) fail(what, 'the page saw a `process` object');
+  if (r.backend !== backend) fail(what, `ran on ${r.backend}`);
+  const worst = new Map<string, number>();
+  let compared = 0;
+  for (const { p, j, arrays } of r.intermediates) {
+    const checks = checkIntermediates(golden.tensors, p, j, new Map(Object.entries(arrays)));
+    if (checks.length !== 20) fail(`${what} p${p}.img${j}`, `${checks.length} golden tensors compared, expected 20`);
+    for (const c of checks) {
+      compared++;
+      worst.set(c.name, Math.max(worst.get(c.name) ?? 0, c.err));
+      if (!(c.err <= c.tol)) fail(`${what} p${p}.img${j} ${c.name}`, `max abs err ${c.err} > ${c.tol}`);
+    }
+  }
+  r.ranks.forEach((got, p) => {
+    const { check, ranksMatch } = checkRank(golden.tensors, p, got);
+    worst.set('rank.rewards', Math.max(worst.get('rank.rewards') ?? 0, check.err));
+    if (!(check.err <= REWARD_TOL)) fail(`${what} p${p} rank.rewards`, `max abs err ${check.err}`);
+    if (!ranksMatch) fail(`${what} p${p} ranks`, `got ${JSON.stringify(got.ranking)}`);
+  });
+  if (r.tensorsAfter !== r.tensorsBefore) fail(what, `tf.memory().numTensors ${r.tensorsBefore} -> ${r.tensorsAfter} over one rank()`);
+  const modelUrl = `${origin}/fixtures/tiny/tiny.safetensors`;
+  const size = readFileSync(fixturePath('tiny/tiny.safetensors')).length;
+  const prog = r.progress[modelUrl];
+  if (!prog || prog.loaded !== size || prog.total !== size || prog.calls < 2) fail(`${what} progress`, `model progress ${JSON.stringify(prog)}, file is ${size} bytes`);
+  const adapter = r.adapter ? ` on ${[r.adapter.vendor, r.adapter.architecture, r.adapter.description].filter(Boolean).join(' ')}` : '';
+  console.log(`parity ${backend}${adapter}: ${compared} golden layers + ${r.ranks.length} ranks, ${failures - before} failed, ${((Date.now() - started) / 1000).toFixed(0)} s; max abs err ${[...worst].map(([n, e]) => `${n}=${e.toExponential(1)}`).join(', ')}`);
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const chromium = findChromium();
+  if (!chromium) {
+    console.error('test:browser: no Chromium found (set $CHROMIUM, or install chromium: apt-get install chromium). Nothing was checked.');
+    return 2;
+  }
+  const built = await buildBrowser();
+  console.log(`build: dist/browser/${built.files[0]} ${(built.bytes / 2 ** 20).toFixed(2)} MiB + ${built.files.length - 1} .wasm files`);
+  const golden = readSafetensors(fixturePath('images/preprocessed.safetensors')).tensors;
+  const files = new Map<string, string>();
+  for (const name of golden.keys()) files.set(name, fixturePath(`images/${name}`));
+  for (const name of readdirSync(dataDir).filter((f) => /\.(png|jpe?g|webp)$/.test(f))) files.set(name, join(dataDir, name));
+  const pipelineRoutes = Object.fromEntries([...files].map(([name, path]) => [`/pipeline/image/${name}`, { file: path }]));
+  const server: StaticServer = await startServer({
+    '/favicon.ico': { text: '', type: 'image/x-icon' },
+    '/blank.html': { text: '<!doctype html><title>imagereward</title>', type: 'text/html' },
+    '/pipeline/': { text: '<!doctype html><title>pipeline</title>', type: 'text/html' },
+    '/pipeline/bundle.js': { text: await pipelineBundle(), type: 'text/javascript' },
+    '/pipeline/mozjpeg_dec.wasm': { file: require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm') },
+    '/pipeline/webp_dec.wasm': { file: require.resolve('@jsquash/webp/codec/dec/webp_dec.wasm') },
+    ...pipelineRoutes,
+    '/dist/browser/': { dir: BROWSER_DIST },
+    '/fixtures/': { dir: FIXTURES_DIR },
+  });
+  const browser = await launchChromium(chromium);
+  try {
+    console.log(`${chromium}: ${browser.version()}, serving ${server.origin}`);
+    await checkPipeline(browser, server.origin, files);
+    for (const backend of ['wasm', 'webgpu'] as const) await checkParity(browser, server.origin, backend);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  mkdirSync(outDir, { recursive: true });
+  console.log(failures === 0 ? 'test:browser: all passed' : `test:browser: ${failures} failure(s)`);
   return failures === 0 ? 0 : 1;
 }
 
