@@ -12,6 +12,7 @@
  * 4. The demo page (examples/browser/): the four fixture images dropped in, ranked, checked against the
  *    golden ranks, and a screenshot saved to test/browser/out/demo.png (git-ignored).
  *
+ * `npm run test:browser -- demo snippet` runs only the parts named (pipeline, wasm, webgpu, snippet, demo).
  * Not part of `npm test` (a browser is an optional tool): it needs Chromium (`$CHROMIUM`, else
  * /usr/bin/chromium, chromium, chromium-browser, google-chrome) and says so when there is none.
  */
@@ -144,9 +145,80 @@ async function checkParity(browser: Browser, origin: string, backend: 'webgpu' |
   console.log(`parity ${backend}${adapter}: ${compared} golden layers + ${r.ranks.length} ranks, ${failures - before} failed, ${((Date.now() - started) / 1000).toFixed(0)} s; max abs err ${[...worst].map(([n, e]) => `${n}=${e.toExponential(1)}`).join(', ')}`);
 }
 
+// ---- 3. README snippet -------------------------------------------------------------------------
+
+/** README blocks marked `<!-- test:browser: NAME -->`, by NAME. */
+export function readmeBrowserExamples(readme: string): Map<string, string> {
+  const blocks = new Map<string, string>();
+  for (const m of readme.matchAll(/^<!-- test:browser: (\S+) -->\n```\w*\n([\s\S]*?)\n```$/gm)) blocks.set(m[1]!, `${m[2]!}\n`);
+  return blocks;
+}
+
+/** The golden p0 ranks and rewards against `rank\treward\timage` lines. */
+function checkRankLines(what: string, text: string, expectImages: readonly string[]): void {
+  const golden = readGolden();
+  const lines = text.trim().split('\n').map((l) => l.split('\t'));
+  if (lines.length !== expectImages.length) { fail(what, `printed ${JSON.stringify(text)}`); return; }
+  const { check, ranksMatch } = checkRank(golden.tensors, 0, { ranking: lines.map((l) => Number(l[0])), rewards: lines.map((l) => Number(l[1])) });
+  if (!ranksMatch || !(check.err <= REWARD_TOL) || lines.some((l, i) => l[2] !== expectImages[i])) fail(what, `printed ${JSON.stringify(text)} (reward err ${check.err})`);
+  else console.log(`${what}: golden ranks, rewards within ${check.err.toExponential(1)}`);
+}
+
+async function checkSnippet(browser: Browser, origin: string): Promise<void> {
+  const page = await newPage(browser);
+  await page.goto(`${origin}/snippet/index.html`);
+  await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } }).document.getElementById('out')?.textContent !== 'scoring...', undefined, { timeout: 600_000 });
+  const text = await page.locator('#out').textContent() ?? '';
+  await page.close();
+  checkRankLines('README browser snippet', text, GOLDEN_IMAGES);
+}
+
+// ---- 4. demo page ------------------------------------------------------------------------------
+
+async function checkDemo(browser: Browser, origin: string): Promise<void> {
+  const golden = readGolden();
+  const page = await newPage(browser);
+  await page.setViewportSize({ width: 1000, height: 900 });
+  const q = new URLSearchParams({
+    model: '/fixtures/tiny/tiny.safetensors', vocab: '/fixtures/vocab/bert-base-uncased-vocab.txt',
+    medConfig: '/fixtures/tiny/med_config.json', vitConfig: '/fixtures/tiny/vit_config.json', backend: 'wasm',
+  });
+  await page.goto(`${origin}/examples/browser/?${q}`);
+  await page.locator('#files').setInputFiles(GOLDEN_IMAGES.map((f) => fixturePath(`images/${f}`)));
+  await page.locator('#prompt').fill(golden.prompts[0]!.text);
+  await page.locator('#rank').click();
+  await page.waitForSelector('body[data-state=done], body[data-state=error]', { timeout: 600_000 });
+  const state = await page.locator('body').getAttribute('data-state');
+  if (state !== 'done') { fail('demo page', (await page.locator('#status').textContent()) ?? state ?? ''); await page.close(); return; }
+  // cards in rank order: "#rank", file name, "reward x.xxx"
+  const cards = await page.locator('#results li').evaluateAll((lis) => lis.map((li) => [
+    li.getAttribute('data-rank'), li.querySelector('.name')?.textContent, li.querySelector('.reward')?.textContent,
+  ]));
+  const byImage = new Map(cards.map(([rank, name, reward]) => [name, { rank: Number(rank), reward: Number(reward?.replace('reward ', '')) }]));
+  const ranking = GOLDEN_IMAGES.map((f) => byImage.get(f)?.rank ?? NaN);
+  const rewards = GOLDEN_IMAGES.map((f) => byImage.get(f)?.reward ?? NaN);
+  const { check, ranksMatch } = checkRank(golden.tensors, 0, { ranking, rewards });
+  mkdirSync(outDir, { recursive: true });
+  const shot = join(outDir, 'demo.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  await page.close();
+  // the page shows rewards to 3 decimals
+  if (!ranksMatch || !(check.err <= 5e-4) || cards.length !== 4) fail('demo page', `cards ${JSON.stringify(cards)}`);
+  else console.log(`demo page: 4 images ranked as the goldens (shown rewards within ${check.err.toExponential(1)}); screenshot ${shot.replace(`${repoRoot}/`, '')}`);
+}
+
 // ---- main --------------------------------------------------------------------------------------
 
+const PARTS = ['pipeline', 'wasm', 'webgpu', 'snippet', 'demo'];
+const only = process.argv.slice(2);
+const wanted = (part: string) => only.length === 0 || only.includes(part);
+
 async function main(): Promise<number> {
+  const unknown = only.filter((p) => !PARTS.includes(p));
+  if (unknown.length) {
+    console.error(`test:browser: unknown part(s) ${unknown.join(', ')} (parts: ${PARTS.join(', ')}; none: all)`);
+    return 2;
+  }
   const chromium = findChromium();
   if (!chromium) {
     console.error('test:browser: no Chromium found (set $CHROMIUM, or install chromium: apt-get install chromium). Nothing was checked.');
@@ -158,6 +230,8 @@ async function main(): Promise<number> {
   const files = new Map<string, string>();
   for (const name of golden.keys()) files.set(name, fixturePath(`images/${name}`));
   for (const name of readdirSync(dataDir).filter((f) => /\.(png|jpe?g|webp)$/.test(f))) files.set(name, join(dataDir, name));
+  const snippet = readmeBrowserExamples(readFileSync(join(repoRoot, 'README.md'), 'utf8')).get('index.html');
+  if (!snippet) throw new Error('README.md has no block marked <!-- test:browser: index.html -->');
   const pipelineRoutes = Object.fromEntries([...files].map(([name, path]) => [`/pipeline/image/${name}`, { file: path }]));
   const server: StaticServer = await startServer({
     '/favicon.ico': { text: '', type: 'image/x-icon' },
@@ -169,17 +243,27 @@ async function main(): Promise<number> {
     ...pipelineRoutes,
     '/dist/browser/': { dir: BROWSER_DIST },
     '/fixtures/': { dir: FIXTURES_DIR },
+    '/examples/browser/': { dir: join(repoRoot, 'examples', 'browser') },
+    // the README snippet, beside the bundle and the tiny model under the names it uses
+    '/snippet/index.html': { text: snippet, type: 'text/html; charset=utf-8' },
+    '/snippet/imagereward-tfjs/': { dir: BROWSER_DIST },
+    '/snippet/model/ImageReward.safetensors': { file: fixturePath('tiny/tiny.safetensors') },
+    '/snippet/model/vocab.txt': { file: fixturePath('vocab/bert-base-uncased-vocab.txt') },
+    '/snippet/model/med_config.json': { file: fixturePath('tiny/med_config.json') },
+    '/snippet/model/vit_config.json': { file: fixturePath('tiny/vit_config.json') },
+    ...Object.fromEntries(GOLDEN_IMAGES.map((f) => [`/snippet/${f}`, { file: fixturePath(`images/${f}`) }])),
   });
   const browser = await launchChromium(chromium);
   try {
     console.log(`${chromium}: ${browser.version()}, serving ${server.origin}`);
-    await checkPipeline(browser, server.origin, files);
-    for (const backend of ['wasm', 'webgpu'] as const) await checkParity(browser, server.origin, backend);
+    if (wanted('pipeline')) await checkPipeline(browser, server.origin, files);
+    for (const backend of ['wasm', 'webgpu'] as const) if (wanted(backend)) await checkParity(browser, server.origin, backend);
+    if (wanted('snippet')) await checkSnippet(browser, server.origin);
+    if (wanted('demo')) await checkDemo(browser, server.origin);
   } finally {
     await browser.close();
     await server.close();
   }
-  mkdirSync(outDir, { recursive: true });
   console.log(failures === 0 ? 'test:browser: all passed' : `test:browser: ${failures} failure(s)`);
   return failures === 0 ? 0 : 1;
 }

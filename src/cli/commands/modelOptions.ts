@@ -31,8 +31,9 @@ export const IMAGE_DECODER_USAGE = [
 export const MODEL_USAGE = [
   '  --model M          ImageReward-v1.0 (default; downloaded once into the cache), a .safetensors,',
   '                     a .pt (converted once, cached) or a directory',
-  '  --backend B        node-gpu | node | wasm+blas | wasm | cpu (default: $IMAGEREWARD_BACKEND, else the best',
-  '                     available; wasm+blas needs a system BLAS, e.g. apt-get install libopenblas0-pthread)',
+  '  --backend B        node-gpu | node | wasm+blas | wasm | cpu | webgpu (default: $IMAGEREWARD_BACKEND, else',
+  '                     the best available but webgpu; wasm+blas needs a system BLAS, e.g. apt-get install',
+  '                     libopenblas0-pthread; webgpu the optional webgpu package and a GPU adapter)',
   '  --wasm-threads N   threads of the wasm backend (default: $IMAGEREWARD_WASM_THREADS, else 1)',
   '  --threads N        threads in all for wasm+blas: BLAS threads x wasm threads <= N',
   '                     (default: $IMAGEREWARD_THREADS, else the physical cores)',
