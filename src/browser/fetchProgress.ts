@@ -3,6 +3,7 @@
  * byte received is reported as { url, loaded, total } (total from content-length, when the server
  * sends one and the body is not re-encoded). A failed fetch is a DownloadError naming the URL.
  */
+import { InputError } from '../errors.js';
 import { DownloadError } from '../hub/errors.js';
 
 export interface FetchProgress {
@@ -14,10 +15,14 @@ export interface FetchProgress {
 
 export type ProgressCallback = (progress: FetchProgress) => void;
 
-/** The URL resolved against the page (relative URLs work as in fetch). */
+/** The URL resolved against the page (relative URLs work as in fetch); an InputError when it is none. */
 export function absoluteUrl(url: string): string {
   const base = (globalThis as { location?: { href: string } }).location?.href;
-  return new URL(url, base).href;
+  try {
+    return new URL(url, base).href;
+  } catch (err) {
+    throw new InputError(`${JSON.stringify(url)} is not a valid URL${base === undefined ? ' (a relative URL needs a page to resolve against)' : ''}`, { cause: err });
+  }
 }
 
 /** A successful response for `url`, or a DownloadError saying what went wrong. */
@@ -66,7 +71,7 @@ export async function fetchBytes(url: string, what: string, maxBytes: number, on
     size += value.length;
     if (size > maxBytes) {
       await reader.cancel();
-      throw new DownloadError(`${what} ${url} is larger than the ${maxBytes} bytes a ${what} may have`, []);
+      throw new DownloadError(`${what} ${url} is larger than the limit of ${maxBytes} bytes`, []);
     }
     chunks.push(value);
   }
