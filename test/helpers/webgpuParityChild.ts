@@ -2,7 +2,8 @@
  * Child of test/webgpu.test.ts (a child because Dawn's Vulkan loader reads LD_LIBRARY_PATH /
  * VK_ICD_FILENAMES at process start): the tiny model through the public API on the webgpu backend,
  * every golden layer of PARITY_PAIRS and the ranks of PARITY_PROMPTS. Prints one JSON line:
- * { adapter } | { noAdapter: reason }, checks, ranksMatch, numTensors before/after a repeated call.
+ * { noAdapter: reason } | { adapter, checks, ranksMatch, numTensors before/after a repeated call };
+ * with --load-only, { noAdapter } | { adapter } after the load.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageReward } from '../../src/api/imagereward.js';
@@ -22,6 +23,11 @@ try {
 } catch (err) {
   if (!(err instanceof BackendError)) throw err;
   console.log(JSON.stringify({ noAdapter: err.message }));
+  process.exit(0);
+}
+if (process.argv.includes('--load-only')) {
+  console.log(JSON.stringify({ adapter: model.description.backend.adapter }));
+  model.dispose();
   process.exit(0);
 }
 const golden = readGolden();
