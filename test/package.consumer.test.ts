@@ -96,8 +96,10 @@ describe('the npm package, packed and installed offline into a fresh project', f
   after(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
 
   it('the tarball holds dist/, bin/, README.md and package.json only: no test, bench, fixture or source file', () => {
-    expect(pack.files).to.include.members(['package.json', 'README.md', 'bin/imagereward.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']);
-    const stray = pack.files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|bin\/imagereward\.js|README\.md|package\.json|LICENSE)$/.test(f));
+    expect(pack.files).to.include.members(['package.json', 'README.md', 'bin/imagereward.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
+      'dist/browser/imagereward.js', 'dist/browser/index.d.ts', 'dist/browser/tfjs-backend-wasm-simd.wasm']);
+    // the browser bundle's .wasm files lie beside it (it fetches them relative to its own URL)
+    const stray = pack.files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|dist\/browser\/[^/]+\.wasm|bin\/imagereward\.js|README\.md|package\.json|LICENSE)$/.test(f));
     expect(stray).to.deep.equal([]);
     expect(pack.files.filter((f) => /(^|\/)(test|tests|bench|fixtures|examples|scripts|src)\/|\.(safetensors|pt|webp|png|jpe?g|tgz)$|(?<!\.d)\.ts$/.test(f))).to.deep.equal([]);
     // every source module compiled (a file missing from dist/ would fail once installed)
