@@ -32,6 +32,8 @@ const LEGACY_MAGIC = Uint8Array.of(0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x4
 const ZIP_MAGIC = Uint8Array.of(0x50, 0x4b, 0x03, 0x04);
 /** ImageReward.pt's data.pkl is ~100 KB; refuse to inflate a "pickle" bomb. */
 const MAX_PICKLE_BYTES = 64 * 2 ** 20;
+/** Metadata records (byteorder: "little" / "big") are a few bytes. */
+const MAX_RECORD_BYTES = 64;
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array, at = 0): boolean {
   return prefix.every((b, i) => bytes[at + i] === b);
@@ -68,7 +70,7 @@ class ZipCheckpoint implements TorchCheckpoint {
   constructor(readonly path: string, private readonly zip: ZipArchive, private readonly prefix: string,
     private readonly tensors: ReadonlyMap<string, TensorRef>) {
     this.keys = [...tensors.keys()];
-    const order = zip.entries.has(`${prefix}/byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}/byteorder`)) : 'little';
+    const order = zip.entries.has(`${prefix}/byteorder`) ? this.smallRecord(`${prefix}/byteorder`, 'little or big') : 'little';
     if (order !== 'little' && order !== 'big') throw invalid(`${path}: unknown byteorder record ${JSON.stringify(order)}`);
     this.littleEndian = order === 'little';
     for (const [key, t] of tensors) this.checkStorage(key, t);
@@ -82,8 +84,12 @@ class ZipCheckpoint implements TorchCheckpoint {
   read(key: string): TensorData {
     const t = this.tensor(key);
     const es = TORCH_DTYPE_SIZES[t.dtype];
-    const storage = this.zip.read(this.recordName(t));
-    const bytes = gatherStrided(storage, { elementSize: es, offset: t.offset, shape: t.shape, stride: t.stride }, `${this.path}: ${key}`);
+    // Only the elements the view reaches, [offset, extent), are read from the storage record.
+    const view = { elementSize: es, offset: t.offset, shape: t.shape, stride: t.stride };
+    const extent = viewExtent(view);
+    const start = Math.min(t.offset, extent);
+    const storage = this.zip.readRange(this.recordName(t), start * es, extent * es);
+    const bytes = gatherStrided(storage, { ...view, offset: t.offset - start }, `${this.path}: ${key}`);
     if (!this.littleEndian) swapBytes(bytes, es);
     const [buf, at, n] = [bytes.buffer, bytes.byteOffset, bytes.length / es];
     switch (t.dtype) {
@@ -100,6 +106,13 @@ class ZipCheckpoint implements TorchCheckpoint {
 
   close(): void {
     this.zip.close();
+  }
+
+  /** A metadata record's text, refused unread when it is longer than any valid one (MAX_RECORD_BYTES). */
+  private smallRecord(name: string, holds: string): string {
+    const size = this.zip.entries.get(name)!.size;
+    if (size > MAX_RECORD_BYTES) throw invalid(`${this.path}: record ${name} is ${size} bytes; it should hold ${holds} (at most ${MAX_RECORD_BYTES} bytes)`);
+    return new TextDecoder().decode(this.zip.read(name));
   }
 
   private tensor(key: string): TensorRef {

@@ -19,7 +19,9 @@ export type PickleKey = string | number | bigint | boolean | null;
 
 /** dict and collections.OrderedDict (insertion order kept). */
 export class PickleDict {
-  readonly items = new Map<PickleKey, PickleValue>();
+  /** Made on first use: an empty Map costs ~240 bytes, and most pickled dicts (hooks, state) stay empty. */
+  private map: Map<PickleKey, PickleValue> | undefined;
+  get items(): Map<PickleKey, PickleValue> { return (this.map ??= new Map()); }
 }
 
 /** An allowlisted global, e.g. torch._utils._rebuild_tensor_v2. */
@@ -59,6 +61,14 @@ const REFUSED_OPCODES: Readonly<Record<number, string>> = {
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MAX_LONG_BYTES = 64;
 
+/**
+ * Values one pickle may build: every stack push (new value, MARK, DUP, memo fetch) and every new memo
+ * entry counts once, never refunded, so it bounds live memory and work alike. A state_dict needs
+ * about 25 per tensor (ImageReward.pt: ~20k in all); this admits 40k tensors, and the worst case it
+ * admits (a million one-entry dicts) stays near 200 MB instead of the heap running out.
+ */
+export const MAX_PICKLE_VALUES = 1_000_000;
+
 /** Python ints: a JS number when exactly representable, a bigint otherwise. */
 function pyInt(v: bigint): number | bigint {
   return v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : v;
@@ -72,6 +82,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
   const memo = new Map<number, PickleValue>();
   let pos = 0;
   let opStart = 0;
+  let values = 0;
 
   const where = () => `${opts.source}: pickle byte ${opStart}`;
   const fail = (msg: string): never => { throw invalid(`${where()}: ${msg}`); };
@@ -106,6 +117,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
     return v;
   };
 
+  /** Charges one value against MAX_PICKLE_VALUES. */
+  const spend = () => {
+    if (++values > MAX_PICKLE_VALUES) fail(`the pickle builds more than ${MAX_PICKLE_VALUES} values (stack items and memo entries); a state_dict needs far fewer`);
+  };
+  const push = (v: StackItem) => { spend(); stack.push(v); };
+  const memoPut = (i: number, v: PickleValue) => { if (!memo.has(i)) spend(); memo.set(i, v); };
   const pop = (): PickleValue => {
     const v = stack.pop();
     if (v === undefined) fail('stack underflow');
@@ -144,7 +161,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
   };
   const appendItems = (target: PickleValue, items: PickleValue[]) => {
     if (!Array.isArray(target)) fail('APPEND(S) on something that is not a list');
-    (target as PickleValue[]).push(...items);
+    // One by one: push(...items) passes every item as an argument and overflows the call stack.
+    for (const item of items) (target as PickleValue[]).push(item);
   };
 
   for (;;) {
@@ -162,54 +180,54 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
         if (stack.length !== 0) fail(`STOP with ${stack.length} items left on the stack`);
         return result;
       }
-      case 0x28: stack.push(MARK); break; // MARK
+      case 0x28: push(MARK); break; // MARK
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(pyInt(signedLE(take(u8())))); break; // LONG1
+      case 0x32: push(top()); break; // DUP
+      case 0x4e: push(null); break; // NONE
+      case 0x88: push(true); break; // NEWTRUE
+      case 0x89: push(false); break; // NEWFALSE
+      case 0x4a: push(i32()); break; // BININT
+      case 0x4b: push(u8()); break; // BININT1
+      case 0x4d: push(u16()); break; // BININT2
+      case 0x8a: push(pyInt(signedLE(take(u8())))); break; // LONG1
       case 0x8b: { // LONG4: state_dicts hold small ints; a huge one would only cost quadratic time
         const n = i32();
         if (n < 0 || n > MAX_LONG_BYTES) fail(`LONG4 integer of ${n} bytes is out of range for a state_dict`);
-        stack.push(pyInt(signedLE(take(n))));
+        push(pyInt(signedLE(take(n))));
         break;
       }
-      case 0x47: need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; // BINFLOAT (big-endian)
-      case 0x58: stack.push(text(u32())); break; // BINUNICODE
-      case 0x8c: stack.push(text(u8())); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text(u64())); break; // BINUNICODE8
-      case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: case 0x96: stack.push(take(u64()).slice()); break; // BINBYTES8, BYTEARRAY8
-      case 0x29: stack.push(new PickleTuple([])); break; // EMPTY_TUPLE
-      case 0x74: stack.push(new PickleTuple(popMark())); break; // TUPLE
-      case 0x85: stack.push(new PickleTuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push(new PickleTuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(new PickleTuple([a, b, c])); break; } // TUPLE3
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x47: need(8); push(view.getFloat64(pos, false)); pos += 8; break; // BINFLOAT (big-endian)
+      case 0x58: push(text(u32())); break; // BINUNICODE
+      case 0x8c: push(text(u8())); break; // SHORT_BINUNICODE
+      case 0x8d: push(text(u64())); break; // BINUNICODE8
+      case 0x42: push(take(u32()).slice()); break; // BINBYTES
+      case 0x43: push(take(u8()).slice()); break; // SHORT_BINBYTES
+      case 0x8e: case 0x96: push(take(u64()).slice()); break; // BINBYTES8, BYTEARRAY8
+      case 0x29: push(new PickleTuple([])); break; // EMPTY_TUPLE
+      case 0x74: push(new PickleTuple(popMark())); break; // TUPLE
+      case 0x85: push(new PickleTuple([pop()])); break; // TUPLE1
+      case 0x86: { const b = pop(); const a = pop(); push(new PickleTuple([a, b])); break; } // TUPLE2
+      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(new PickleTuple([a, b, c])); break; } // TUPLE3
+      case 0x5d: push([]); break; // EMPTY_LIST
+      case 0x6c: push(popMark()); break; // LIST
       case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
       case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x7d: stack.push(new PickleDict()); break; // EMPTY_DICT
-      case 0x64: { const d = new PickleDict(); setItems(d, popMark()); stack.push(d); break; } // DICT
+      case 0x7d: push(new PickleDict()); break; // EMPTY_DICT
+      case 0x64: { const d = new PickleDict(); setItems(d, popMark()); push(d); break; } // DICT
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
       case 0x75: { const kv = popMark(); setItems(top(), kv); break; } // SETITEMS
-      case 0x68: stack.push(memoGet(u8())); break; // BINGET
-      case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x63: { const module = line(); stack.push(resolve(module, line())); break; } // GLOBAL
+      case 0x68: push(memoGet(u8())); break; // BINGET
+      case 0x6a: push(memoGet(u32())); break; // LONG_BINGET
+      case 0x71: memoPut(u8(), top()); break; // BINPUT
+      case 0x72: memoPut(u32(), top()); break; // LONG_BINPUT
+      case 0x94: memoPut(memo.size, top()); break; // MEMOIZE
+      case 0x63: { const module = line(); push(resolve(module, line())); break; } // GLOBAL
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        stack.push(resolve(module as string, name as string));
+        push(resolve(module as string, name as string));
         break;
       }
       case 0x52: { // REDUCE
@@ -219,7 +237,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
         const g = callable as PickleGlobal;
         if (!(args instanceof PickleTuple)) fail(`REDUCE of ${g.qualifiedName} without an argument tuple`);
         if (!g.handler.call) throw unsafe(`${where()}: refusing to call ${g.qualifiedName}`);
-        stack.push(g.handler.call((args as PickleTuple).items));
+        push(g.handler.call((args as PickleTuple).items));
         break;
       }
       case 0x62: { // BUILD: only dict state on an OrderedDict (state_dict._metadata), which we drop
@@ -230,7 +248,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PickleValue 
         }
         break;
       }
-      case 0x51: stack.push(opts.persistentLoad(pop())); break; // BINPERSID
+      case 0x51: push(opts.persistentLoad(pop())); break; // BINPERSID
       default: {
         const name = REFUSED_OPCODES[op];
         throw unsafe(`${where()}: refusing to load: pickle opcode 0x${op.toString(16).padStart(2, '0')}${name ? ` (${name})` : ' (unknown)'} is not allowed in a state_dict`);

@@ -64,7 +64,8 @@ const REBUILDERS: Readonly<Record<string, Handler>> = {
   // _rebuild_parameter(data, requires_grad, backward_hooks) and _rebuild_parameter_with_state(..., state)
   'torch._utils._rebuild_parameter': (a, src) => parameterData(a, 3, src),
   'torch._utils._rebuild_parameter_with_state': (a, src) => parameterData(a, 4, src),
-  // torch/_tensor.py _rebuild_from_type_v2(func, new_type, args, state): func(*args) for plain tensor types
+  // torch/_tensor.py _rebuild_from_type_v2(func, new_type, args, state): func(*args) for plain tensor types.
+  // torch nests it once (func is a _rebuild_tensor); deeper chains, pickled in advance, would recurse here.
   'torch._tensor._rebuild_from_type_v2': (a, src) => {
     const [func, newType, args] = a;
     if (a.length !== 4 || !(func instanceof PickleGlobal) || !func.handler.call || !(args instanceof PickleTuple)) {
@@ -72,6 +73,9 @@ const REBUILDERS: Readonly<Record<string, Handler>> = {
     }
     if (!(newType instanceof PickleGlobal) || !TENSOR_TYPES.has(newType.qualifiedName)) {
       throw invalid(`${src}: _rebuild_from_type_v2 to ${describe(newType)} is not supported`);
+    }
+    if (func.name === '_rebuild_from_type_v2') {
+      throw invalid(`${src}: _rebuild_from_type_v2 calls itself (torch never nests it)`);
     }
     return func.handler.call(args.items);
   },

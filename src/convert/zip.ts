@@ -3,10 +3,12 @@
  * It trusts nothing: the central directory (classic or ZIP64) is parsed with bounds checks, every
  * local header is compared with its central entry, data ranges may not overlap or run into the
  * central directory, data descriptors must agree, and every entry read is CRC-checked. Entries are
- * read one at a time straight from the file, so the archive is never held in memory.
+ * read one at a time straight from the file, and only the range a caller asks for is kept, so neither
+ * the archive nor a whole storage is held in memory for a tensor that views part of it.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { crc32, inflateRawSync } from 'node:zlib';
+import pako from 'pako';
 import { openForReading } from '../util/fs.js';
 import { invalid } from './errors.js';
 
@@ -26,6 +28,13 @@ const U32_MAX = 0xffffffff;
 const FLAG_ENCRYPTED = 0x1;
 const FLAG_DESCRIPTOR = 0x8;
 const FLAG_STRONG_ENCRYPTION = 0x40;
+
+/** Chunk of file / inflate output streamed through at a time. */
+const STREAM_CHUNK = 1 << 20;
+/** Inflation work allowed per archive, in multiples of its entries' declared sizes (each storage read about once). */
+const MAX_INFLATE_ROUNDS = 4;
+/** Thrown out of pako's onData once the wanted bytes are out. */
+const STOP_INFLATE = Symbol('stop inflating');
 
 export const METHOD_STORED = 0;
 export const METHOD_DEFLATE = 8;
@@ -70,10 +79,17 @@ interface CentralRecord {
 
 export class ZipArchive {
   readonly entries: ReadonlyMap<string, ZipEntry>;
+  /** Entries whose CRC-32 has been checked (each is, on its first read). */
+  private readonly verified = new Set<string>();
+  /** Sum of the entries' declared (inflated) sizes. */
+  private readonly declaredBytes: number;
+  private inflateBudget: number;
 
   private constructor(readonly path: string, private readonly fd: number, readonly size: number) {
     try {
       this.entries = this.parse();
+      this.declaredBytes = [...this.entries.values()].reduce((n, e) => n + e.size, 0);
+      this.inflateBudget = MAX_INFLATE_ROUNDS * this.declaredBytes;
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -87,28 +103,106 @@ export class ZipArchive {
 
   /** The whole (inflated) content of an entry, CRC-checked. A fresh buffer, 8-byte aligned. */
   read(name: string): Uint8Array {
+    const entry = this.entry(name);
+    return this.readRange(name, 0, entry.size);
+  }
+
+  /**
+   * Bytes [start, end) of an entry's (inflated) content, in a fresh 8-byte-aligned buffer: only they
+   * are kept, whatever the entry's size. The first read of an entry streams through all of it to check
+   * its CRC-32 (stored: read from the file in chunks; deflated: inflated by pako in chunks, or whole by
+   * Node's zlib when the whole entry is wanted), later reads of a stored entry read just the range, and
+   * of a deflated one inflate up to `end`. Inflation work is
+   * budgeted (MAX_INFLATE_ROUNDS x the archive's declared sizes), so many small views into one big
+   * deflated storage cannot make it quadratic.
+   */
+  readRange(name: string, start: number, end: number): Uint8Array {
+    const entry = this.entry(name);
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= entry.size)) {
+      this.fail(`range [${start}, ${end}) is outside entry ${name} (${entry.size} bytes)`);
+    }
+    const verify = !this.verified.has(name);
+    const out = entry.method === METHOD_STORED ? this.readStored(entry, start, end, verify) : this.inflateRange(entry, start, end, verify);
+    this.verified.add(name);
+    return out;
+  }
+
+  private entry(name: string): ZipEntry {
     const entry = this.entries.get(name);
     if (!entry) throw invalid(`${this.path}: zip archive has no entry ${name}`);
-    const raw = this.readAt(entry.dataOffset, entry.compressedSize);
-    let data = raw;
-    if (entry.method === METHOD_DEFLATE) {
-      let inflated: Buffer;
-      try {
-        inflated = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
-      } catch (err) {
-        throw invalid(`${this.path}: entry ${name} does not inflate to its declared ${entry.size} bytes (${(err as Error).message})`, { cause: err });
-      }
-      if (inflated.length !== entry.size) {
-        throw invalid(`${this.path}: entry ${name} inflates to ${inflated.length} bytes but the directory says ${entry.size}`);
-      }
-      data = new Uint8Array(inflated.length);
-      data.set(inflated);
+    return entry;
+  }
+
+  private readStored(e: ZipEntry, start: number, end: number, verify: boolean): Uint8Array {
+    if (!verify || (start === 0 && end === e.size)) {
+      const out = this.readAt(e.dataOffset + start, end - start);
+      if (verify) this.checkCrc(e, crc32(out) >>> 0);
+      return out;
     }
-    const crc = crc32(data) >>> 0;
-    if (crc !== entry.crc32) {
-      throw invalid(`${this.path}: entry ${name} is corrupt (CRC-32 ${hex(crc)}, the directory says ${hex(entry.crc32)})`);
+    const out = alignedBuffer(end - start);
+    const chunk = new Uint8Array(STREAM_CHUNK);
+    let crc = 0;
+    for (let at = 0; at < e.size; at += STREAM_CHUNK) {
+      const n = Math.min(STREAM_CHUNK, e.size - at);
+      const part = this.readInto(chunk.subarray(0, n), e.dataOffset + at);
+      crc = crc32(part, crc);
+      copyOverlap(part, at, out, start);
     }
-    return data;
+    this.checkCrc(e, crc >>> 0);
+    return out;
+  }
+
+  private inflateRange(e: ZipEntry, start: number, end: number, verify: boolean): Uint8Array {
+    const stopAt = verify ? e.size : end;
+    this.inflateBudget -= stopAt;
+    if (this.inflateBudget < 0) {
+      this.fail(`reading entry ${e.name} would inflate more than ${MAX_INFLATE_ROUNDS} times the archive's declared ${this.declaredBytes} bytes (many tensors viewing one deflated storage); re-save it with torch.save, which stores records uncompressed`);
+    }
+    if (start === 0 && end === e.size) return this.inflateWhole(e, verify);
+    const out = alignedBuffer(end - start);
+    const inflater = new pako.Inflate({ raw: true, chunkSize: STREAM_CHUNK });
+    let produced = 0;
+    let crc = 0;
+    inflater.onData = (chunk: Uint8Array) => {
+      if (produced + chunk.length > e.size) this.fail(`entry ${e.name} inflates to more than the ${e.size} bytes the directory says`);
+      if (verify) crc = crc32(chunk, crc);
+      copyOverlap(chunk, produced, out, start);
+      produced += chunk.length;
+      if (produced >= stopAt) throw STOP_INFLATE;
+    };
+    const input = new Uint8Array(STREAM_CHUNK);
+    try {
+      for (let at = 0; at < e.compressedSize && produced < stopAt; at += STREAM_CHUNK) {
+        const n = Math.min(STREAM_CHUNK, e.compressedSize - at);
+        const ok = inflater.push(this.readInto(input.subarray(0, n), e.dataOffset + at), at + n === e.compressedSize);
+        if (!ok && inflater.err) this.fail(`entry ${e.name} is not a valid deflate stream (${inflater.msg})`);
+      }
+    } catch (err) {
+      if (err !== STOP_INFLATE) throw err;
+    }
+    if (produced < stopAt) this.fail(`entry ${e.name} inflates to ${produced} bytes but the directory says ${e.size}`);
+    if (verify) this.checkCrc(e, crc >>> 0);
+    return out;
+  }
+
+  /** The whole entry by Node's zlib (8x pako's speed), when all of it is wanted anyway. */
+  private inflateWhole(e: ZipEntry, verify: boolean): Uint8Array {
+    let inflated: Buffer;
+    try {
+      inflated = inflateRawSync(this.readAt(e.dataOffset, e.compressedSize), { maxOutputLength: Math.max(1, e.size) });
+    } catch (err) {
+      throw invalid(`${this.path}: entry ${e.name} does not inflate to its declared ${e.size} bytes (${(err as Error).message})`, { cause: err });
+    }
+    if (inflated.length !== e.size) this.fail(`entry ${e.name} inflates to ${inflated.length} bytes but the directory says ${e.size}`);
+    if (verify) this.checkCrc(e, crc32(inflated) >>> 0);
+    if (inflated.byteOffset % 8 === 0) return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.length);
+    const out = alignedBuffer(inflated.length);
+    out.set(inflated);
+    return out;
+  }
+
+  private checkCrc(e: ZipEntry, crc: number): void {
+    if (crc !== e.crc32) this.fail(`entry ${e.name} is corrupt (CRC-32 ${hex(crc)}, the directory says ${hex(e.crc32)})`);
   }
 
   close(): void {
@@ -120,12 +214,15 @@ export class ZipArchive {
   }
 
   private readAt(position: number, length: number): Uint8Array {
-    if (position + length > this.size) this.fail(`read of ${length} bytes at ${position} runs past the end of the file (${this.size} bytes)`);
-    // Not pooled (byteOffset 0, so typed views stay aligned) and not zero-filled: every byte is read below.
-    const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+    return this.readInto(alignedBuffer(length), position);
+  }
+
+  /** Fills `out` from the file at `position`; returns it. */
+  private readInto(out: Uint8Array, position: number): Uint8Array {
+    if (position + out.length > this.size) this.fail(`read of ${out.length} bytes at ${position} runs past the end of the file (${this.size} bytes)`);
     let off = 0;
-    while (off < length) {
-      const n = readSync(this.fd, out, off, Math.min(length - off, 1 << 30), position + off);
+    while (off < out.length) {
+      const n = readSync(this.fd, out, off, Math.min(out.length - off, 1 << 30), position + off);
       if (n === 0) this.fail(`unexpected end of file at ${position + off}`);
       off += n;
     }
@@ -309,6 +406,18 @@ export class ZipArchive {
       return this.fail('an entry name is not valid UTF-8');
     }
   }
+}
+
+/** Not pooled (byteOffset 0, so typed views stay aligned) and not zero-filled: callers fill every byte. */
+function alignedBuffer(length: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+}
+
+/** Copies the part of `chunk` (content bytes from `chunkAt`) that falls in `out` (content bytes from `outAt`). */
+function copyOverlap(chunk: Uint8Array, chunkAt: number, out: Uint8Array, outAt: number): void {
+  const from = Math.max(chunkAt, outAt);
+  const to = Math.min(chunkAt + chunk.length, outAt + out.length);
+  if (from < to) out.set(chunk.subarray(from - chunkAt, to - chunkAt), from - outAt);
 }
 
 function hex(n: number): string {

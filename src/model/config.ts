@@ -87,12 +87,38 @@ function asObject(json: unknown, what: string): Json {
   return json as Json;
 }
 
+/**
+ * Upper bounds by what a value can mean here, so a hostile config (a safetensors `__metadata__`, a
+ * config file) cannot make the loader build millions of key specs or a multi-megabyte error listing:
+ * depths far past any published transformer's, widths whose square weight would pass MAX_TENSOR_ELEMENTS,
+ * an eps that is no longer small. Every layer must still be backed by the file's tensors (loading checks).
+ */
+const MAX_VALUE: Readonly<Record<string, number>> = {
+  depth: 1024, num_hidden_layers: 1024, num_heads: 4096, num_attention_heads: 4096,
+  embed_dim: 32768, hidden_size: 32768, encoder_width: 32768, intermediate_size: 131072,
+  vocab_size: 2 ** 21, max_position_embeddings: 65536, img_size: 8192, patch_size: 8192, in_chans: 3,
+  mlp_ratio: 64, layer_norm_eps: 0.1,
+};
+
+/** Elements one weight may have: float32 data the wasm backend's 4 GiB memory can hold (2^30). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 30;
+
 function num(obj: Json, key: string, what: string, fallback: number | undefined, integer = true): number {
   const v = obj[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v <= 0)) || (!integer && v <= 0)) {
     throw new ConfigError(`${what}: "${key}" must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(obj[key])}`);
   }
+  const max = MAX_VALUE[key];
+  if (max !== undefined && v > max) throw new ConfigError(`${what}: "${key}" is ${v}, more than the ${max} it can be here`);
   return v;
+}
+
+/** Refuses a config whose weights (named by shape) would each pass MAX_TENSOR_ELEMENTS. */
+function checkTensorSizes(what: string, shapes: Readonly<Record<string, readonly number[]>>): void {
+  for (const [name, shape] of Object.entries(shapes)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n > MAX_TENSOR_ELEMENTS) throw new ConfigError(`${what}: ${name} would be [${shape.join(', ')}], ${n} elements, more than the ${MAX_TENSOR_ELEMENTS} a tensor can have`);
+  }
 }
 
 /** Reads med_config.json (object or JSON text). Missing fields take the bert-base defaults. */
@@ -116,6 +142,11 @@ export function parseMedConfig(json: unknown, what = 'med_config'): MedConfig {
   if (cfg.hiddenSize % cfg.numAttentionHeads !== 0) {
     throw new ConfigError(`${what}: hidden_size ${cfg.hiddenSize} is not a multiple of num_attention_heads ${cfg.numAttentionHeads}`);
   }
+  const H = cfg.hiddenSize;
+  checkTensorSizes(what, {
+    word_embeddings: [cfg.vocabSize, H], position_embeddings: [cfg.maxPositionEmbeddings, H],
+    'intermediate.dense': [cfg.intermediateSize, H], 'crossattention.self.key': [H, cfg.encoderWidth],
+  });
   return cfg;
 }
 
@@ -147,6 +178,10 @@ export function parseVitConfig(json: unknown, what = 'vit_config'): VitConfig {
   if (cfg.embedDim % cfg.numHeads !== 0) throw new ConfigError(`${what}: embed_dim ${cfg.embedDim} is not a multiple of num_heads ${cfg.numHeads}`);
   if (cfg.imgSize % cfg.patchSize !== 0) throw new ConfigError(`${what}: img_size ${cfg.imgSize} is not a multiple of patch_size ${cfg.patchSize}`);
   if (o.qk_scale !== undefined && o.qk_scale !== null) throw new ConfigError(`${what}: qk_scale must be null (ImageReward uses head_dim**-0.5)`);
+  const E = cfg.embedDim;
+  checkTensorSizes(what, {
+    pos_embed: [1, (cfg.imgSize / cfg.patchSize) ** 2 + 1, E], 'attn.qkv': [3 * E, E], 'mlp.fc1': [Math.round(E * cfg.mlpRatio), E],
+  });
   return cfg;
 }
 

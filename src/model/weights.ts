@@ -44,6 +44,12 @@ export function mapSource(tensors: ReadonlyMap<string, TensorData>, source = '<m
 /** What the safetensors reader can widen: F16 / BF16 become float32, I32 / I64 position ids int32. */
 const ACCEPTED_DTYPES: AcceptedDtypes = { float: ['F32', 'F16', 'BF16'], integer: ['I64', 'I32'] };
 
+/** Keys listed in an error message: the first MAX_LISTED, then how many more (a config with 10,000 layers misses 320,000). */
+const MAX_LISTED = 20;
+function listed(items: readonly string[]): string {
+  return `${items.slice(0, MAX_LISTED).join('\n  ')}${items.length > MAX_LISTED ? `\n  ... (${items.length - MAX_LISTED} more)` : ''}`;
+}
+
 export function loadWeights<T>(source: WeightSource, spec: Spec<T>, config: ImageRewardConfig, opts: LoadOptions = {}): LoadedWeights<T> {
   const where = source.source ?? '<weights>';
   const { usable: readable, missing, misShaped, badDtype, unexpected } = fitKeys(spec.keys, source.names, (n) => source.info(n), ACCEPTED_DTYPES);
@@ -76,10 +82,10 @@ export function loadWeights<T>(source: WeightSource, spec: Spec<T>, config: Imag
   if (!structurallyOk || badValues.length > 0) {
     disposeAll(tensors);
     const parts: string[] = [];
-    if (missing.length) parts.push(`${missing.length} missing key(s):\n  ${missing.join('\n  ')}`);
-    if (misShaped.length) parts.push(`${misShaped.length} mis-shaped key(s):\n  ${misShaped.join('\n  ')}`);
-    if (badDtype.length) parts.push(`${badDtype.length} key(s) with a wrong dtype:\n  ${badDtype.join('\n  ')}`);
-    if (badValues.length) parts.push(`${badValues.length} key(s) with bad values (NaN/Inf, positions out of range):\n  ${badValues.join('\n  ')}`);
+    if (missing.length) parts.push(`${missing.length} missing key(s):\n  ${listed(missing)}`);
+    if (misShaped.length) parts.push(`${misShaped.length} mis-shaped key(s):\n  ${listed(misShaped)}`);
+    if (badDtype.length) parts.push(`${badDtype.length} key(s) with a wrong dtype:\n  ${listed(badDtype)}`);
+    if (badValues.length) parts.push(`${badValues.length} key(s) with bad values (NaN/Inf, positions out of range):\n  ${listed(badValues)}`);
     throw new WeightsError(`${where}: weights do not fit the ImageReward config: ${parts.join('\n')}`);
   }
 

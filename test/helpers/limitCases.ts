@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { convertCheckpoint } from '../../src/convert/index.js';
+import { convertCheckpoint, openTorchCheckpoint } from '../../src/convert/index.js';
 import { decodeImage, preprocessImage } from '../../src/image/index.js';
 import { SafetensorsReader } from '../../src/weights/safetensors.js';
 
@@ -31,6 +31,26 @@ export const cases: Record<string, Case> = {
   async safetensors(path) {
     const reader = SafetensorsReader.open(path);
     try { return { names: reader.names.length }; } finally { reader.close(); }
+  },
+  /** Opens a .pt checkpoint and reads every tensor (the sha256 of each one's bytes, by key). */
+  async checkpoint(path) {
+    const ckpt = openTorchCheckpoint(path);
+    try {
+      return Object.fromEntries(ckpt.keys.map((k) => { const t = ckpt.read(k); return [k, { shape: t.shape, sha256: sha256(t.data) }]; }));
+    } finally { ckpt.close(); }
+  },
+  /** What ImageReward.load does with a .safetensors file, less the tokenizer and backend: configs, then every tensor. */
+  async loadModel(path) {
+    // Imported here: tfjs would raise every other case's (and the baseline's) RSS by ~80 MiB.
+    const { resolveConfig } = await import('../../src/api/modelConfig.js');
+    const { ImageRewardModel } = await import('../../src/model/imageRewardModel.js');
+    const reader = SafetensorsReader.open(path);
+    try {
+      const { config } = await resolveConfig(path, reader.metadata);
+      const model = ImageRewardModel.fromReader(reader, config);
+      model.dispose();
+      return { layers: config.med.numHiddenLayers };
+    } finally { reader.close(); }
   },
   /** Converts a .pt checkpoint (to a temp output beside it). */
   async convert(path) {

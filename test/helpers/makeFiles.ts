@@ -1,5 +1,5 @@
 /** Small hostile files for the resource-limit tests, built in memory (none is committed). */
-import { crc32, deflateSync, createDeflate, constants } from 'node:zlib';
+import { crc32, deflateRawSync, deflateSync, createDeflate, constants } from 'node:zlib';
 
 function u32be(n: number): Uint8Array {
   return Uint8Array.of((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
@@ -43,4 +43,26 @@ export async function zerosDeflated(bytes: number): Promise<Uint8Array> {
   z.end();
   await done;
   return new Uint8Array(Buffer.concat(out));
+}
+
+/** CRC-32 of `bytes` zero bytes, computed chunk by chunk. */
+export function zerosCrc32(bytes: number): number {
+  const chunk = new Uint8Array(1 << 20);
+  let crc = 0;
+  for (let left = bytes; left > 0; left -= chunk.length) crc = crc32(left >= chunk.length ? chunk : chunk.subarray(0, left), crc);
+  return crc >>> 0;
+}
+
+/**
+ * Raw deflate stream of `bytes` zero bytes, built in milliseconds: one MiB of zeros deflated and ended
+ * with a full flush (so it refers to nothing before it) is repeated, then an empty final block.
+ */
+export function zerosDeflatedRaw(bytes: number): Uint8Array {
+  const mib = 1 << 20;
+  const block = (n: number) => deflateRawSync(new Uint8Array(n), { level: constants.Z_BEST_COMPRESSION, finishFlush: constants.Z_FULL_FLUSH });
+  const whole = block(mib);
+  const parts: Uint8Array[] = Array.from({ length: Math.floor(bytes / mib) }, () => whole);
+  if (bytes % mib) parts.push(block(bytes % mib));
+  parts.push(Uint8Array.of(0x03, 0x00));
+  return concatBytes(parts);
 }

@@ -64,6 +64,8 @@ export interface ZipEntryInput {
   readonly method?: 'stored' | 'deflate';
   /** Write sizes/CRC in a data descriptor after the data (bit 3), as PyTorch's writer does. */
   readonly descriptor?: boolean;
+  /** An already-deflated payload (method deflate; `data` is ignored), for entries too big to hold inflated. */
+  readonly deflated?: { readonly payload: Uint8Array; readonly size: number; readonly crc32: number };
 }
 
 export interface ZipOptions {
@@ -82,24 +84,25 @@ export function buildZip(entries: readonly ZipEntryInput[], opts: ZipOptions = {
   const z64 = opts.zip64 === true;
   for (const e of entries) {
     const name = new TextEncoder().encode(e.name);
-    const method = e.method === 'deflate' ? 8 : 0;
-    const payload = method === 8 ? deflateRawSync(e.data) : e.data;
-    const crc = crc32(e.data) >>> 0;
+    const method = e.method === 'deflate' || e.deflated ? 8 : 0;
+    const payload = e.deflated?.payload ?? (method === 8 ? deflateRawSync(e.data) : e.data);
+    const crc = e.deflated?.crc32 ?? crc32(e.data) >>> 0;
+    const size = e.deflated?.size ?? e.data.length;
     const flags = e.descriptor ? 0x8 : 0;
     const offset = bodyLength;
-    const sizesExtra = z64 ? [...le(1, 2), ...le(16, 2), ...le(e.data.length, 8), ...le(payload.length, 8)] : [];
+    const sizesExtra = z64 ? [...le(1, 2), ...le(16, 2), ...le(size, 8), ...le(payload.length, 8)] : [];
     const size32 = (n: number) => (z64 ? 0xffffffff : n);
     const inLocal = (n: number) => (e.descriptor && !z64 ? 0 : size32(n));
     push([...le(0x04034b50, 4), ...le(45, 2), ...le(flags, 2), ...le(method, 2), 0, 0, 0, 0,
-      ...le(e.descriptor ? 0 : crc, 4), ...le(inLocal(payload.length), 4), ...le(inLocal(e.data.length), 4),
+      ...le(e.descriptor ? 0 : crc, 4), ...le(inLocal(payload.length), 4), ...le(inLocal(size), 4),
       ...le(name.length, 2), ...le(sizesExtra.length, 2), ...name, ...sizesExtra], payload);
     if (e.descriptor) {
       push([...le(0x08074b50, 4), ...le(crc, 4)]);
-      push(z64 ? [...le(payload.length, 8), ...le(e.data.length, 8)] : [...le(payload.length, 4), ...le(e.data.length, 4)]);
+      push(z64 ? [...le(payload.length, 8), ...le(size, 8)] : [...le(payload.length, 4), ...le(size, 4)]);
     }
-    const centralExtra = z64 ? [...le(1, 2), ...le(24, 2), ...le(e.data.length, 8), ...le(payload.length, 8), ...le(offset, 8)] : [];
+    const centralExtra = z64 ? [...le(1, 2), ...le(24, 2), ...le(size, 8), ...le(payload.length, 8), ...le(offset, 8)] : [];
     central.push(...le(0x02014b50, 4), ...le(45, 2), ...le(45, 2), ...le(flags, 2), ...le(method, 2), 0, 0, 0, 0,
-      ...le(crc, 4), ...le(size32(payload.length), 4), ...le(size32(e.data.length), 4), ...le(name.length, 2),
+      ...le(crc, 4), ...le(size32(payload.length), 4), ...le(size32(size), 4), ...le(name.length, 2),
       ...le(centralExtra.length, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...le(size32(offset), 4), ...name, ...centralExtra);
   }
   const cdOffset = bodyLength;
