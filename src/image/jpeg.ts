@@ -3,13 +3,15 @@
  * upsampling, as Pillow's JpegDecode.c uses libjpeg). Mode from the frame header as
  * PIL.JpegImagePlugin.SOF: 1 component -> 'L', 3 -> 'RGB', 4 -> 'CMYK'. Two kinds of file go through
  * the TypeScript port of libjpeg-turbo 2.1.5 in jpegjs/ instead: 4-component (CMYK / YCCK) files,
- * which the wasm build cannot output (read as Pillow reads them, rawmode 'CMYK;I'), and files with
- * an h1v2-upsampled component, which it upsamples differently.
+ * which the wasm build cannot output (read as Pillow reads them, rawmode 'CMYK;I'), files with
+ * an h1v2-upsampled component, which it upsamples differently, and progressive files whose scans
+ * leave coefficients incomplete, which it block-smooths differently (jpegStructure.ts).
  */
 import { invalidImage, unsupportedImage } from './errors.js';
 import { decodeJpegJs } from './jpegjs/decoder.js';
 import { isStartOfFrame, M_EOI, M_RST0, M_SOI, M_SOS, nextMarker, readFrame, SegmentReader, type Frame } from './jpegjs/markers.js';
 import { checkPillowAppSegments } from './jpegPillowRules.js';
+import { checkScanWork, progressionIsIncomplete } from './jpegStructure.js';
 import { checkImageSize } from './limits.js';
 import type { JpegWebpDecoder } from './decoderChoice.js';
 import { nativeJpegPixels } from './nativeDecode.js';
@@ -70,13 +72,15 @@ function decodeWithTypeScript(bytes: Uint8Array, source: string): DecodedImage {
 
 /**
  * Decodes a JPEG file's bytes: 'L' or 'RGB' with the wasm decoder (or sharp when `decoder` is
- * 'native'); 'CMYK', and layouts the wasm build does not upsample as libjpeg-turbo 2.1.5 does, with
- * the TypeScript decoder.
+ * 'native'); 'CMYK', layouts the wasm build does not upsample as libjpeg-turbo 2.1.5 does and
+ * incomplete progressive files (block smoothing), with the TypeScript decoder. Files whose scans
+ * would cost more than MAX_SCAN_BLOCKS block visits are refused first.
  */
 export async function decodeJpeg(bytes: Uint8Array, source: string, decoder: JpegWebpDecoder = 'wasm'): Promise<DecodedImage> {
   const frame = readFrameHeader(bytes, source);
   checkImageSize(frame.width, frame.height, source);
   checkPillowAppSegments(bytes, source);
+  checkScanWork(bytes, frame, source);
   const components = frame.components.length;
   if (components === 4) return decodeWithTypeScript(bytes, source);
   if (components !== 1 && components !== 3) {
@@ -88,7 +92,7 @@ export async function decodeJpeg(bytes: Uint8Array, source: string, decoder: Jpe
     const data = await nativeJpegPixels(bytes, { width: frame.width, height: frame.height, bands });
     if (data) return { mode: bands === 1 ? 'L' : 'RGB', width: frame.width, height: frame.height, data, format: 'jpeg', decoder: 'native' };
   }
-  if (needsH1v2Fancy(frame)) return decodeWithTypeScript(bytes, source);
+  if (needsH1v2Fancy(frame) || progressionIsIncomplete(bytes, frame)) return decodeWithTypeScript(bytes, source);
   const rgba = await runDecoder(bytes, source);
   if (rgba.width !== frame.width || rgba.height !== frame.height) {
     throw invalidImage(source, `corrupt JPEG: decoder gave ${rgba.width}x${rgba.height}, header says ${frame.width}x${frame.height}`);

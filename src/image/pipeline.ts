@@ -5,8 +5,8 @@
  */
 import { toRgb } from './convert.js';
 import { resizeLikePillow, type ResampleUsed } from './resize.js';
-import { centerCropBox, cropInterleaved, normalizeToChw, resizedSize } from './transforms.js';
-import { MODE_BANDS, type DecodedImage, type PixelDecoder } from './types.js';
+import { centerCropBox, normalizeToChw, resizedSize } from './transforms.js';
+import type { DecodedImage, PixelDecoder } from './types.js';
 
 /** The uint8 stage: Resize -> CenterCrop -> convert('RGB'), HWC, before ToTensor. */
 export interface CroppedRgb {
@@ -39,18 +39,21 @@ export interface PreprocessedImage {
   resample: ResampleUsed;
 }
 
-/** Resize (Pillow, torchvision size rule) -> center crop -> convert('RGB') of a decoded image. */
-export function resizeCropRgb(image: DecodedImage, size = 224): CroppedRgb {
+/**
+ * Resize (Pillow, torchvision size rule) -> center crop -> convert('RGB') of a decoded image. Only the
+ * crop is resized (the same bytes: see resample.ts), so a 20000x1 image costs a 224x224 output, not
+ * its 4480000x224 resize.
+ */
+export function resizeCropRgb(image: DecodedImage, size = 224, source = '<image>'): CroppedRgb {
   const [rw, rh] = resizedSize(image.width, image.height, size);
-  const { image: resized, resample } = resizeLikePillow(image, rw, rh);
   const cropBox = centerCropBox(rw, rh, size);
-  const data = cropInterleaved(resized.data, rw, MODE_BANDS[resized.mode], cropBox);
-  return { rgb: toRgb({ ...resized, width: size, height: size, data }), resizedSize: [rw, rh], cropBox, resample };
+  const { image: cropped, resample } = resizeLikePillow(image, rw, rh, cropBox, source);
+  return { rgb: toRgb(cropped), resizedSize: [rw, rh], cropBox, resample };
 }
 
 /** The whole transform on a decoded image; `source` is carried into the result. */
 export function preprocessDecoded(image: DecodedImage, source: string, size = 224): PreprocessedImage {
-  const { rgb, resizedSize: resized, cropBox, resample } = resizeCropRgb(image, size);
+  const { rgb, resizedSize: resized, cropBox, resample } = resizeCropRgb(image, size, source);
   return {
     pixels: normalizeToChw(rgb, size, size),
     shape: [1, 3, size, size],

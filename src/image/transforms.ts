@@ -36,17 +36,6 @@ export function centerCropBox(width: number, height: number, size: number): [num
   return [left, top, left + size, top + size];
 }
 
-/** Copies the box [left, top, right, bottom) out of an interleaved image (PIL Image.crop inside the bounds). */
-export function cropInterleaved<T extends Uint8Array | Int32Array>(data: T, width: number, bands: number, box: readonly [number, number, number, number]): T {
-  const [left, top, right, bottom] = box;
-  const w = right - left;
-  const out = new (data.constructor as new (n: number) => T)(w * (bottom - top) * bands);
-  for (let y = top; y < bottom; y++) {
-    out.set(data.subarray((y * width + left) * bands, (y * width + right) * bands), (y - top) * w * bands);
-  }
-  return out;
-}
-
 /**
  * ToTensor then Normalize, float32 at every step as torch does it: x = fround(u8 / 255), then
  * fround(fround(x - mean) / std) with mean and std themselves float32. HWC RGB in, CHW out.

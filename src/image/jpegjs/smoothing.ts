@@ -9,7 +9,7 @@
 import type { ComponentBuffer } from './layout.js';
 
 /** jdcoefct.c SAVED_COEFS: coef_bits of the DC and the first nine AC coefficients (zigzag order). */
-const SAVED_COEFS = 10;
+export const SAVED_COEFS = 10;
 /** Natural positions of Q01, Q10, Q20, Q11, Q02, Q03, Q12, Q21, Q30 (zigzag 1..9). */
 const AC_POS = [1, 8, 16, 9, 2, 3, 10, 17, 24] as const;
 

@@ -6,7 +6,7 @@
  * up to KEEP_BYTES; a call that needed more drops the instance afterwards (a wasm memory cannot
  * shrink), so one huge image does not pin its memory for the life of the process.
  */
-import { fixedPoint, planResample, type Coefficients, type Plane } from '../resample.js';
+import { fixedPoint, planResample, type Box, type Coefficients, type Plane } from '../resample.js';
 import { resampleModuleBytes } from './simdKernels.js';
 
 type Transpose = (src: number, srcStride: number, width: number, height: number, bands: number, dst: number, dstStride: number) => void;
@@ -76,72 +76,75 @@ function writeCoefficients(mem: ArrayBuffer, boundsAt: number, coefsAt: number, 
 }
 
 /**
- * Pillow BICUBIC resize of a uint8 image with any number of bands, or null without WebAssembly SIMD.
- * `premultiplyAlpha` (RGBA / LA input, `bands` 4 / 2) first premultiplies the colour bands by alpha,
- * as Image.resize does by converting to RGBa / La (convert.ts premultiplyAlpha, same bytes).
+ * Pillow BICUBIC resize of a uint8 image with any number of bands, or null without WebAssembly SIMD;
+ * only the output `box` is computed and returned (resample.ts planResample), from the source rows it
+ * needs. `premultiplyAlpha` (RGBA / LA input, `bands` 4 / 2) first premultiplies the colour bands by
+ * alpha, as Image.resize does by converting to RGBa / La (convert.ts premultiplyAlpha, same bytes).
  */
-export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysize: number, premultiplyAlpha = false): Plane<Uint8Array> | null {
+export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysize: number, premultiplyAlpha = false,
+  box: Box = [0, 0, xsize, ysize]): Plane<Uint8Array> | null {
   const k = loadKernels();
   if (!k) return null;
   const { width, height, bands } = src;
   if (premultiplyAlpha && bands !== 2 && bands !== 4) throw new Error(`premultiplyAlpha needs 2 or 4 bands, got ${bands}`);
   if (src.data.length !== width * height * bands) throw new RangeError(`a ${width}x${height}x${bands} plane needs ${width * height * bands} bytes, got ${src.data.length}`);
-  const plan = planResample(width, height, xsize, ysize);
-  const h = plan.horizontal;
-  const v = plan.vertical;
+  const plan = planResample(width, height, xsize, ysize, box);
+  const { horizontal: h, vertical: v, yFirst, rows } = plan;
+  const [left, top, right, bottom] = box;
+  const outW = right - left;
+  const outH = bottom - top;
+  const rowLen = outW * bands; // an output row
+  const srcRowLen = width * bands;
   // Lines that a kernel reads or writes 16 bytes (pass) or 4 bytes (transpose) at a time get padding.
-  const rows = h ? h.rows : height;
   const colStride = align16(rows * bands + 3); // a transposed line: one source column
-  const rowStride = align16(xsize * bands + 3); // a row after the horizontal pass
+  const rowStride = align16(rowLen + 3); // a row after the horizontal pass
   const layout = new Layout();
-  const hBounds = h ? layout.take(xsize * 8) : 0;
-  const hCoefs = h ? layout.take(h.coeffs.weights.length * 16) : 0;
-  const vBounds = v ? layout.take(ysize * 8) : 0;
+  const hBounds = h ? layout.take(outW * 8) : 0;
+  const hCoefs = h ? layout.take(h.weights.length * 16) : 0;
+  const vBounds = v ? layout.take(outH * 8) : 0;
   const vCoefs = v ? layout.take(v.weights.length * 16) : 0;
-  const source = layout.take(width * height * bands + 16);
+  const sourceLength = rows * srcRowLen; // only the source rows [yFirst, yFirst + rows)
+  const source = layout.take(sourceLength + 16);
   const columns = h ? layout.take(width * colStride) : 0;
-  const columnsOut = h ? layout.take(xsize * colStride) : 0;
+  const columnsOut = h ? layout.take(outW * colStride) : 0;
   const rowsOut = h ? layout.take(rows * rowStride) : 0;
-  const final = v ? layout.take(ysize * rowStride) : 0;
+  const final = v ? layout.take(outH * rowStride) : 0;
   const missing = layout.size - k.memory.buffer.byteLength;
   if (missing > 0) k.memory.grow(Math.ceil(missing / PAGE));
   const mem = k.memory.buffer;
-  new Uint8Array(mem, source, src.data.length).set(src.data);
+  new Uint8Array(mem, source, sourceLength).set(src.data.subarray(yFirst * srcRowLen, (yFirst + rows) * srcRowLen));
   // The kernels read whole 16-byte (pass) and 4-byte (transpose) groups, so they also read the
   // padding after the source and after each line's bytes: zeroed, so that no byte an earlier call
   // left in this memory is ever read (everything else they read is written by this call first).
   const bytes = new Uint8Array(mem);
-  bytes.fill(0, source + src.data.length, source + src.data.length + 16);
+  bytes.fill(0, source + sourceLength, source + sourceLength + 16);
   if (h) {
     zeroTails(bytes, columns, width, colStride, rows * bands);
-    zeroTails(bytes, columnsOut, xsize, colStride, rows * bands);
-    zeroTails(bytes, rowsOut, rows, rowStride, xsize * bands);
+    zeroTails(bytes, columnsOut, outW, colStride, rows * bands);
+    zeroTails(bytes, rowsOut, rows, rowStride, rowLen);
   }
-  if (premultiplyAlpha) k.premultiply[bands as 2 | 4](source, src.data.length);
-  const done = (result: Plane<Uint8Array>): Plane<Uint8Array> => {
-    if (mem.byteLength > KEEP_BYTES) kernels = undefined; // a wasm memory cannot shrink: let this one go
-    return result;
-  };
-  if (!h && !v) return done({ ...src, data: new Uint8Array(mem, source, src.data.length).slice() });
+  if (premultiplyAlpha) k.premultiply[bands as 2 | 4](source, sourceLength);
 
-  let lines = source; // the current image: rows `lineStride` bytes apart (the source's, then the padded rows)
-  let lineStride = width * bands;
+  // The current image: rows `lineStride` bytes apart, `rowLen` bytes each (without a horizontal pass,
+  // the source's rows from column `left`).
+  let lines = source + left * bands;
+  let lineStride = srcRowLen;
   if (h) {
-    writeCoefficients(mem, hBounds, hCoefs, h.coeffs);
-    k.transpose(source + h.yFirst * width * bands, width * bands, width, rows, bands, columns, colStride);
-    k.pass(columns, colStride, rows * bands, columnsOut, colStride, xsize, hBounds, hCoefs, h.coeffs.ksize);
-    k.transpose(columnsOut, colStride, rows, xsize, bands, rowsOut, rowStride);
+    writeCoefficients(mem, hBounds, hCoefs, h);
+    k.transpose(source, srcRowLen, width, rows, bands, columns, colStride);
+    k.pass(columns, colStride, rows * bands, columnsOut, colStride, outW, hBounds, hCoefs, h.ksize);
+    k.transpose(columnsOut, colStride, rows, outW, bands, rowsOut, rowStride);
     lines = rowsOut;
     lineStride = rowStride;
   }
   if (v) {
     writeCoefficients(mem, vBounds, vCoefs, v);
-    k.pass(lines, lineStride, xsize * bands, final, rowStride, ysize, vBounds, vCoefs, v.ksize);
+    k.pass(lines, lineStride, rowLen, final, rowStride, outH, vBounds, vCoefs, v.ksize);
     lines = final;
     lineStride = rowStride;
   }
-  const rowLen = xsize * bands;
-  const out = new Uint8Array(rowLen * ysize);
-  for (let y = 0; y < ysize; y++) out.set(bytes.subarray(lines + y * lineStride, lines + y * lineStride + rowLen), y * rowLen);
-  return done({ data: out, width: xsize, height: ysize, bands });
+  const out = new Uint8Array(rowLen * outH);
+  for (let y = 0; y < outH; y++) out.set(bytes.subarray(lines + y * lineStride, lines + y * lineStride + rowLen), y * rowLen);
+  if (mem.byteLength > KEEP_BYTES) kernels = undefined; // a wasm memory cannot shrink: let this one go
+  return { data: out, width: outW, height: outH, bands };
 }
