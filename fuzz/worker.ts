@@ -17,7 +17,19 @@ const seeds = await target.seeds();
 const seed = Number(seedArg);
 const first = Number(firstArg);
 const count = Number(countArg);
-const line = (s: string): void => { writeSync(1, `${s}\n`); };
+/** One protocol line on fd 1. The pipe is non-blocking: when the parent (niced, busy) lags, wait 1 ms and retry. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const line = (s: string): void => {
+  const bytes = Buffer.from(`${s}\n`);
+  for (let at = 0; at < bytes.length;) {
+    try {
+      at += writeSync(1, bytes, at);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+};
 
 for (let i = first; i < first + count && Date.now() < until; i++) {
   const input = mutate(seeds, seed, i, target.headBias);
