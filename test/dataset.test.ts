@@ -3,12 +3,13 @@
  * and merge, and the streaming API under it.
  */
 import { expect } from 'chai';
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ImageReward } from '../src/api/imagereward.js';
 import type { ScoredPair } from '../src/api/scoreStream.js';
+import { withFileLock } from '../src/hub/lock.js';
 import { shardFromEnvironment, parseShard, shardOutputPath } from '../src/dataset/shard.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
 import { GOLDEN_FILES, goldenValues, readGolden, type Golden } from './helpers/golden.js';
@@ -125,6 +126,30 @@ describe(`score-dataset (tiny model, ${BACKEND})`, () => {
     // a file with no newline at all is all torn
     truncateSync(out, 10);
     expect(JSON.parse((await cli('score-dataset', input, '--output', out, ...model, '--json')).out[0]!)).to.include({ scored: rows.length, resumed: 0 });
+  });
+
+  it('lets one run write an OUT at a time: a second waits for the first, then finds nothing to do', async () => {
+    const out = join(tmp, 'locked.jsonl');
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => { release = r; });
+    let lockTaken: () => void = () => {};
+    const taken = new Promise<void>((r) => { lockTaken = r; });
+    // another writer: holds OUT.lock, writes the whole result, then lets go
+    const first = withFileLock(out, async () => {
+      lockTaken();
+      await held;
+      expect((await cli('score-dataset', input, '--output', join(tmp, 'for-lock.jsonl'), ...model)).code).to.equal(0);
+      copyFileSync(join(tmp, 'for-lock.jsonl'), out);
+    });
+    await taken;
+    const second = cli('score-dataset', input, '--output', out, ...model, '--json');
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    const [, run] = await Promise.all([first, second]);
+    expect(run.err.join('\n')).to.match(new RegExp(`waiting for process ${process.pid} on .*, which is writing ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(JSON.parse(run.out[0]!)).to.include({ scored: 0, resumed: rows.length });
+    expect(readResultLines(out)).to.have.length(rows.length);
+    expect(existsSync(`${out}.lock`)).to.equal(false);
   });
 
   it('refuses to resume into an OUT written for another input, and a file that is not a result file', async () => {

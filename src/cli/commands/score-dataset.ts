@@ -5,7 +5,9 @@
  */
 import { flagOption, stringOption, type Command } from '../command.js';
 import { InputError } from '../../errors.js';
-import { planOutput } from '../../dataset/output.js';
+import { describeOwner, withFileLock } from '../../hub/lock.js';
+import { outputFormat, planOutput } from '../../dataset/output.js';
+import { checkOutputFolder } from '../../util/fs.js';
 import { scoreDataset } from '../../dataset/scoreDataset.js';
 import { parseShard, shardFromEnvironment, shardOutputPath, SHARD_INDEX_VARIABLES, type Shard } from '../../dataset/shard.js';
 import { DATASET_FORMATS, openDataset } from '../../dataset/source.js';
@@ -16,7 +18,7 @@ const usage = [
   '',
   'Scores every row of INPUT and appends one line per row to OUT as each batch finishes. Memory is bounded',
   'by the batch, not by the dataset. Rerunning the same command resumes: only rows not yet in OUT are',
-  'scored, also after a crash or SIGKILL.',
+  'scored, also after a crash or SIGKILL. A second run on the same OUT waits for the first (OUT.lock).',
   '',
   'INPUT:',
   '  rows.jsonl         one {"prompt": TEXT, "image": PATH} per line (PATH relative to the file)',
@@ -71,15 +73,21 @@ export const scoreDatasetCommand: Command = {
     const shard = shardOf(stringOption(args, 'shard'), stringOption(args, 'shards'));
     const output = shard ? shardOutputPath(requested, shard) : requested;
     const source = openDataset(input, { prompt: stringOption(args, 'prompt'), format: stringOption(args, 'format') });
-    const plan = await planOutput(output, source.grouped);
     const maxPairs = positiveIntOption(args, 'max-rows');
+    outputFormat(output);
+    checkOutputFolder(output, 'results'); // before the lock, which would create a missing folder
     const model = await loadModelFromArgs(args, io);
     try {
-      const summary = await scoreDataset(model, source, {
-        log: plan.log, failFast: flagOption(args, 'fail-fast'), progress: io.progress,
-        ...(shard ? { shard } : {}), ...(maxPairs !== undefined ? { maxPairs } : {}),
-      });
-      await plan.finish();
+      // one writer per OUT: a second run of the same command (a restarted pod, a double submit) waits
+      const summary = await withFileLock(output, async () => {
+        const plan = await planOutput(output, source.grouped);
+        const result = await scoreDataset(model, source, {
+          log: plan.log, failFast: flagOption(args, 'fail-fast'), progress: io.progress,
+          ...(shard ? { shard } : {}), ...(maxPairs !== undefined ? { maxPairs } : {}),
+        });
+        await plan.finish();
+        return result;
+      }, (owner) => io.err(`imagereward score-dataset: waiting for ${describeOwner(owner)}, which is writing ${output}`));
       const full = { input, output, shard: shard ? `${shard.index}/${shard.count}` : null, ...summary };
       if (flagOption(args, 'json')) io.out(JSON.stringify(full));
       else io.out(`${summary.rows} rows in ${output}: ${summary.scored} scored now, ${summary.resumed} already there, ${summary.errors} errors (${summary.seconds} s, ${summary.imagesPerSecond} images/s)`);
