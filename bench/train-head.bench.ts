@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { IMAGEREWARD_V1 } from '../src/model/config.js';
-import { headKeySpecs } from '../src/model/headFile.js';
+import { headLayerSpecs, type HeadWeights } from '../src/model/head.js';
 import { rankPairs } from '../src/train/pairs.js';
 import { SeededRandom } from '../src/util/random.js';
 import { DEFAULT_TRAIN_HEAD_OPTIONS, trainHead, type TrainingRecord } from '../src/train/trainer.js';
@@ -25,10 +25,13 @@ const H = IMAGEREWARD_V1.med.hiddenSize;
 const rng = new SeededRandom(1);
 const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
 
-const base = new Map(headKeySpecs(IMAGEREWARD_V1).map((s) => {
-  const fanIn = s.shape[1] ?? 16;
-  return [s.key, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => normal() / Math.sqrt(fanIn))];
-}));
+/** A random head in the model's layout ([in, out] weights), fan-in scaled. */
+const base: HeadWeights = {
+  layers: headLayerSpecs(IMAGEREWARD_V1).map(([w, b]) => {
+    const [out, fanIn] = w.shape as [number, number];
+    return { weight: Float32Array.from({ length: out * fanIn }, () => normal() / Math.sqrt(fanIn)), bias: Float32Array.from({ length: b.shape[0]! }, () => normal() / 4) };
+  }),
+};
 const records: TrainingRecord[] = Array.from({ length: PROMPTS }, () => ({
   ranking: rng.shuffle([1, 2, 3, 4, 5]),
   features: Array.from({ length: PER_PROMPT }, () => Float32Array.from({ length: H }, normal)),
@@ -38,9 +41,10 @@ const pairsPerEpoch = records.reduce((n, r) => n + rankPairs(r.ranking).length, 
 /** Pairs/s of the layer-by-layer autograd step, over the first batches of prompts. */
 function baselinePairsPerSecond(): number {
   const batch = DEFAULT_TRAIN_HEAD_OPTIONS.batchSize;
-  const weights = headKeySpecs(IMAGEREWARD_V1).map((s) => tf.variable(
-    s.shape.length === 2 ? tf.tensor2d(base.get(s.key)!, s.shape as [number, number]).transpose() : tf.tensor1d(base.get(s.key)!),
-  ));
+  const weights = base.layers.flatMap((l) => [
+    tf.variable(tf.tensor2d(l.weight, [l.weight.length / l.bias.length, l.bias.length])),
+    tf.variable(tf.tensor1d(l.bias)),
+  ]);
   const optimizer: tf.Optimizer = tf.train.adam(1e-5, 0.9, 0.999, 1e-8);
   const times: number[] = [];
   let pairs = 0;

@@ -273,14 +273,11 @@ describe('ImageReward.load: model sources', () => {
   });
 
   it('overlays a head-only file (--head) on the base model', async () => {
-    const base = readSafetensors(fixturePath('tiny/tiny.safetensors')).tensors;
-    const head = new Map<string, Float32Array>();
-    for (const [name, t] of base) if (name.startsWith('mlp.layers.')) head.set(name, Float32Array.from(t.data as Float32Array));
-    head.set('mlp.layers.7.weight', new Float32Array(16));
-    head.set('mlp.layers.7.bias', Float32Array.of(1.5));
     const headPath = join(workDir, 'head.safetensors');
     const plain = await loadTiny(undefined, { cacheDir });
-    await writeHeadFile(headPath, head, plain.config, {});
+    const layers = [...plain.headWeights().layers];
+    layers[4] = { weight: new Float32Array(16), bias: Float32Array.of(1.5) }; // mlp.layers.7: a constant raw reward 1.5
+    await writeHeadFile(headPath, { layers }, plain.config, {});
     plain.dispose();
     const model = await loadTiny(undefined, { cacheDir, head: headPath });
     const rewards = await model.score('a cat', [fixturePath('images/1.webp'), fixturePath('images/2.webp')]);

@@ -25,9 +25,11 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect(tf.memory().numTensors).to.equal(before);
     });
 
-    it('applyHead is differentiable w.r.t. variables built from headParams()', function () {
-      const params = tiny.model.headParams();
-      const layers = params.layers.map((l) => ({ weight: tf.variable(l.weight), bias: tf.variable(l.bias!) }));
+    it('applyHead is differentiable w.r.t. variables built from headWeights()', function () {
+      const layers = tiny.model.headWeights().layers.map((l) => ({
+        weight: tf.variable(tf.tensor2d(l.weight, [l.weight.length / l.bias.length, l.bias.length])),
+        bias: tf.variable(tf.tensor1d(l.bias)),
+      }));
       const vars = layers.flatMap((l) => [l.weight, l.bias]);
       const cls = tf.randomNormal([3, 64], 0, 1, 'float32', 7) as tf.Tensor2D;
       try {
@@ -39,7 +41,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
         expect(Object.values(grads).every((g) => g.dataSync().every(Number.isFinite))).to.equal(true);
         [direct, viaVars, ...Object.values(grads)].forEach((t) => t.dispose());
       } finally {
-        tf.dispose([cls, ...params.layers.flatMap((l) => [l.weight, l.bias!]), ...vars]);
+        tf.dispose([cls, ...vars]);
       }
     });
   });

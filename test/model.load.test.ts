@@ -202,25 +202,18 @@ describe('model weight loading', function () {
     expect(Math.abs(f16 - goldenReward())).to.be.within(1e-7, 0.05);
   });
 
-  it('headParams: [in, out] copies of the checkpoint [out, in] head weights, in layer order', function () {
+  it('headWeights: the head in [in, out] layout (the checkpoint [out, in] transposed), in layer order, outliving the model', function () {
     const model = ImageRewardModel.fromTensors(tiny, config);
-    const head = model.headParams();
-    try {
-      expect(head.layers.map((l) => [l.weight.shape, l.bias!.shape])).to.deep.equal(
-        [[64, 1024], [1024, 128], [128, 64], [64, 16], [16, 1]].map(([i, o]) => [[i, o], [o]]),
-      );
-      const w = head.layers[1]!.weight; // mlp.layers.2
-      const src = tiny.get('mlp.layers.2.weight')!.data as Float32Array; // [128, 1024]
-      const got = w.arraySync() as number[][];
-      expect(got[5]![3]).to.equal(src[3 * 1024 + 5]);
-      expect(got[1023]![127]).to.equal(src[127 * 1024 + 1023]);
-      model.dispose();
-      // copies survive the model
-      expect(w.isDisposed).to.equal(false);
-    } finally {
-      tf.dispose(head.layers.flatMap((l) => [l.weight, l.bias!]));
-    }
+    const head = model.headWeights();
+    model.dispose();
+    expect(head.layers.map((l) => [l.weight.length, l.bias.length])).to.deep.equal([[64 * 1024, 1024], [1024 * 128, 128], [128 * 64, 64], [64 * 16, 16], [16, 1]]);
+    const w = head.layers[1]!.weight; // mlp.layers.2, [1024, 128]
+    const src = tiny.get('mlp.layers.2.weight')!.data as Float32Array; // [128, 1024]
+    expect(w[5 * 128 + 3]).to.equal(src[3 * 1024 + 5]);
+    expect(w[1023 * 128 + 127]).to.equal(src[127 * 1024 + 1023]);
+    expect(Array.from(head.layers[4]!.bias)).to.deep.equal(Array.from(tiny.get('mlp.layers.7.bias')!.data as Float32Array));
   });
+
 
 
   it('refuses inputs of the wrong shape or dtype with an InputError', function () {

@@ -6,12 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend.js';
 import { InputError, WeightsError } from '../src/errors.js';
 import { IMAGEREWARD_V1, IMAGEREWARD_V1_MED, type ImageRewardConfig } from '../src/model/config.js';
-import { applyHead } from '../src/model/head.js';
-import { headKeySpecs, readHeadFile, writeHeadFile, type HeadWeights } from '../src/model/headFile.js';
+import { applyHead, headLayerSpecs, type HeadWeights } from '../src/model/head.js';
+import { headKeySpecs, readHeadFile, writeHeadFile } from '../src/model/headFile.js';
+import { toUseLayout } from '../src/model/spec.js';
 import { collapseHead, rawRewards, type LinearTensors } from '../src/train/linear-head.js';
 import { SeededRandom } from '../src/util/random.js';
 import { splitRecords, trainHead, type TrainingRecord } from '../src/train/trainer.js';
-import { writeSafetensors } from '../src/weights/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
 import { maxAbsDiff } from './helpers/assert.js';
 
 /** A head for hidden size 64 (the tiny model's width) with the real layer sizes. */
@@ -22,7 +23,8 @@ function gaussian(rng: SeededRandom): number {
   return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
 }
 
-function randomHead(seed: number): Map<string, Float32Array> {
+/** Random head tensors in checkpoint layout ([out, in] weights), by key. */
+function randomStoredHead(seed: number): Map<string, Float32Array> {
   const rng = new SeededRandom(seed);
   const out = new Map<string, Float32Array>();
   for (const s of headKeySpecs(CONFIG)) {
@@ -30,6 +32,12 @@ function randomHead(seed: number): Map<string, Float32Array> {
     out.set(s.key, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => gaussian(rng) / Math.sqrt(fanIn)));
   }
   return out;
+}
+
+/** The same head as HeadWeights (the model's [in, out] layout). */
+function randomHead(seed: number): HeadWeights {
+  const stored = randomStoredHead(seed);
+  return { layers: headLayerSpecs(CONFIG).map(([w, b]) => ({ weight: toUseLayout(w, stored.get(w.key)!).data, bias: stored.get(b.key)! })) };
 }
 
 /** Records whose human ranking follows a hidden linear preference `direction`·x (1 = best). */
@@ -45,22 +53,18 @@ function syntheticRecords(n: number, perRecord: number, direction: Float32Array,
   });
 }
 
-/** Layer-by-layer raw head output in float64, straight from the checkpoint layout (y = x Wᵀ + b). */
+/** Layer-by-layer raw head output in float64 (y = x W + b, W [in, out]). */
 function referenceRaw(weights: HeadWeights, x: Float32Array): number {
   let h = Array.from(x);
-  for (const i of CONFIG.head.layerIndices) {
-    const w = weights.get(`mlp.layers.${i}.weight`)!;
-    const b = weights.get(`mlp.layers.${i}.bias`)!;
-    h = Array.from(b, (bias, o) => h.reduce((acc, v, k) => acc + v * w[o * h.length + k]!, bias));
+  for (const { weight: w, bias: b } of weights.layers) {
+    const out = b.length;
+    h = Array.from(b, (bias, o) => h.reduce((acc, v, k) => acc + v * w[k * out + o]!, bias));
   }
   return h[0]!;
 }
 
 function layerTensors(weights: HeadWeights): LinearTensors[] {
-  return headKeySpecs(CONFIG).filter((s) => s.key.endsWith('.weight')).map((s) => ({
-    weight: tf.tidy(() => tf.tensor2d(weights.get(s.key)!, s.shape as [number, number]).transpose() as tf.Tensor2D),
-    bias: tf.tensor1d(weights.get(s.key.replace(/weight$/, 'bias'))!),
-  }));
+  return weights.layers.map((l) => ({ weight: tf.tensor2d(l.weight, [l.weight.length / l.bias.length, l.bias.length]), bias: tf.tensor1d(l.bias) }));
 }
 
 describe('train: head training on synthetic features', () => {
@@ -82,7 +86,7 @@ describe('train: head training on synthetic features', () => {
     const collapsed = rawRewards(head, X).dataSync();
     const reference = x.map((f) => referenceRaw(base, f));
     expect(maxAbsDiff(collapsed, reference)).to.be.lessThan(1e-5);
-    // src/model/head.ts applyHead takes [in, out] weights and normalises.
+    // src/model/head.ts applyHead takes the same [in, out] layers and normalises.
     const normalized = applyHead({ layers }, X, CONFIG.head).dataSync();
     const expected = reference.map((r) => (r - CONFIG.head.rewardMean) / CONFIG.head.rewardStd);
     expect(maxAbsDiff(normalized, expected)).to.be.lessThan(1e-5);
@@ -133,27 +137,29 @@ describe('train: head training on synthetic features', () => {
     const a = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
     const b = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
     const c = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, seed: 4 });
-    for (const [key, w] of a.weights) expect(Array.from(b.weights.get(key)!), key).to.deep.equal(Array.from(w));
-    expect(maxAbsDiff(a.weights.get('mlp.layers.0.weight')!, c.weights.get('mlp.layers.0.weight')!)).to.be.greaterThan(0);
+    a.weights.layers.forEach((l, j) => {
+      expect(Array.from(b.weights.layers[j]!.weight), `layer ${j} weight`).to.deep.equal(Array.from(l.weight));
+      expect(Array.from(b.weights.layers[j]!.bias), `layer ${j} bias`).to.deep.equal(Array.from(l.bias));
+    });
+    expect(maxAbsDiff(a.weights.layers[0]!.weight, c.weights.layers[0]!.weight)).to.be.greaterThan(0);
     expect(a.bestEpoch).to.equal(2);
   });
 
   it('freezes all but the last k layers', () => {
     const result = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, trainableLayers: 2 });
-    for (const s of headKeySpecs(CONFIG)) {
-      const layer = Number(/mlp\.layers\.(\d+)\./.exec(s.key)![1]);
-      const same = maxAbsDiff(result.weights.get(s.key)!, base.get(s.key)!) === 0;
+    result.weights.layers.forEach((l, j) => {
       // biases have zero gradient under a pairwise loss (both rewards shift alike): unchanged without decay
-      expect(same, s.key).to.equal(layer < 6 || s.key.endsWith('.bias'));
-    }
+      expect(maxAbsDiff(l.weight, base.layers[j]!.weight) === 0, `layer ${j} weight unchanged`).to.equal(j < 3);
+      expect(maxAbsDiff(l.bias, base.layers[j]!.bias), `layer ${j} bias unchanged`).to.equal(0);
+    });
   });
 
   it('applies weight decay as torch Adam does (shrinks the weights)', () => {
     const plain = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3 });
     const decayed = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3, weightDecay: 5 });
     const norm = (w: Float32Array) => Math.sqrt(w.reduce((a, v) => a + v * v, 0));
-    const key = 'mlp.layers.2.weight';
-    expect(norm(decayed.weights.get(key)!)).to.be.lessThan(norm(plain.weights.get(key)!) * 0.98);
+    // mlp.layers.2.weight
+    expect(norm(decayed.weights.layers[1]!.weight)).to.be.lessThan(norm(plain.weights.layers[1]!.weight) * 0.98);
   });
 
   it('stops early and keeps the best epoch when validation stops improving', () => {
@@ -174,9 +180,9 @@ describe('train: head training on synthetic features', () => {
       .to.throw(InputError, /no pair/);
     expect(() => trainHead(base, CONFIG, [{ ranking: [1, 2], features: [new Float32Array(3), new Float32Array(3)] }], undefined, {}))
       .to.throw(InputError, /hidden size is 64/);
-    const broken = new Map(base);
-    broken.delete('mlp.layers.7.bias');
-    expect(() => trainHead(broken, CONFIG, train, undefined, {})).to.throw(WeightsError, /missing head tensor mlp\.layers\.7\.bias/);
+    const broken = { layers: base.layers.map((l, j) => (j === 4 ? { ...l, bias: new Float32Array(0) } : l)) };
+    expect(() => trainHead(broken, CONFIG, train, undefined, {})).to.throw(WeightsError, /base head: mlp\.layers\.7\.bias has 0 values, expected shape \[1\]/);
+    expect(() => trainHead({ layers: base.layers.slice(1) }, CONFIG, train, undefined, {})).to.throw(WeightsError, /4 head layers, the model has 5/);
   });
 
   it('splits records deterministically', () => {
@@ -192,20 +198,26 @@ describe('train: head training on synthetic features', () => {
 
 describe('train: head files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'headfile-'));
+  const stored = randomStoredHead(11);
   const base = randomHead(11);
 
-  it('round-trips weights and metadata, same keys and order as the checkpoint', async () => {
+  it('round-trips weights and metadata; the file has the checkpoint keys, order and [out, in] layout', async () => {
     const path = join(dir, 'head.safetensors');
     await writeHeadFile(path, base, CONFIG, { imagereward_train: '{"epochs":3}' });
+    const file = readSafetensors(path);
+    expect([...file.tensors.keys()]).to.deep.equal(headKeySpecs(CONFIG).map((s) => s.key));
+    for (const [k, v] of stored) expect(Array.from(file.tensors.get(k)!.data as Float32Array), k).to.deep.equal(Array.from(v));
     const { weights, metadata } = readHeadFile(path, CONFIG);
-    expect([...weights.keys()]).to.deep.equal(headKeySpecs(CONFIG).map((s) => s.key));
-    for (const [k, v] of base) expect(Array.from(weights.get(k)!)).to.deep.equal(Array.from(v));
+    weights.layers.forEach((l, j) => {
+      expect(Array.from(l.weight), `layer ${j}`).to.deep.equal(Array.from(base.layers[j]!.weight));
+      expect(Array.from(l.bias), `layer ${j}`).to.deep.equal(Array.from(base.layers[j]!.bias));
+    });
     expect(metadata).to.deep.equal({ format: 'pt', imagereward_train: '{"epochs":3}' });
     expect(readdirSync(dir)).to.deep.equal(['head.safetensors']);
   });
 
   it('rejects foreign keys, wrong shapes, missing keys and non-finite values, naming the file', async () => {
-    const entries = headKeySpecs(CONFIG).map((s) => ({ name: s.key, dtype: 'F32' as const, shape: s.shape, data: base.get(s.key)! }));
+    const entries = headKeySpecs(CONFIG).map((s) => ({ name: s.key, dtype: 'F32' as const, shape: s.shape, data: stored.get(s.key)! }));
     const cases: [string, typeof entries, RegExp][] = [
       ['extra.safetensors', [...entries, { name: 'blip.text_proj.bias', dtype: 'F32', shape: [1], data: new Float32Array(1) }], /extra\.safetensors: not a head tensor: blip\.text_proj\.bias/],
       ['shape.safetensors', entries.map((e) => (e.name === 'mlp.layers.0.weight' ? { ...e, shape: [64, 1024] } : e)), /mlp\.layers\.0\.weight has shape \[64,1024\], the model needs \[1024,64\]/],

@@ -4,7 +4,6 @@
  * training from the model's own head, the head file reloaded with `--head`, and the CLI.
  */
 import { expect } from 'chai';
-import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,8 @@ import { loadPreferenceDataset, type PreferenceDataset } from '../src/train/data
 import { evaluatePreferences } from '../src/train/evaluate.js';
 import { FeatureCache } from '../src/train/feature-cache.js';
 import { extractFeatures, type FeatureSource } from '../src/train/features.js';
-import { headWeightsFromParams, readHeadFile, writeHeadFile, type HeadWeights } from '../src/model/headFile.js';
+import { readHeadFile, writeHeadFile } from '../src/model/headFile.js';
+import type { HeadWeights } from '../src/model/head.js';
 import { preferenceAccuracy } from '../src/train/metric.js';
 import { SeededRandom } from '../src/util/random.js';
 import { trainHead, type TrainingRecord } from '../src/train/trainer.js';
@@ -80,13 +80,12 @@ function writeDataset(dir: string): string {
   return file;
 }
 
-/** Normalised rewards of features under head weights in checkpoint layout, float64, layer by layer. */
+/** Normalised rewards of features under head weights ([in, out]), float64, layer by layer. */
 function referenceRewards(weights: HeadWeights, features: Float32Array, model: ImageReward): number {
   let h = Array.from(features);
-  for (const i of model.config.head.layerIndices) {
-    const w = weights.get(`mlp.layers.${i}.weight`)!;
-    const b = weights.get(`mlp.layers.${i}.bias`)!;
-    h = Array.from(b, (bias, o) => h.reduce((acc, v, k) => acc + v * w[o * h.length + k]!, bias));
+  for (const { weight: w, bias: b } of weights.layers) {
+    const out = b.length;
+    h = Array.from(b, (bias, o) => h.reduce((acc, v, k) => acc + v * w[k * out + o]!, bias));
   }
   return (h[0]! - model.config.head.rewardMean) / model.config.head.rewardStd;
 }
@@ -139,9 +138,7 @@ describe('train: tiny model end to end (generated preference set)', function () 
   });
 
   it('raises training accuracy from its initial value to >= 0.9; the saved head reloads to the same rewards', async () => {
-    const params = model.model.headParams();
-    const base = headWeightsFromParams(params, model.config);
-    tf.dispose(params.layers.flatMap((l) => [l.weight, l.bias!]));
+    const base = model.headWeights();
     const initial = evaluatePreferences(model.model, records);
     const result = trainHead(base, model.config, records, undefined, { epochs: 20, learningRate: 2e-5, batchSize: 2, seed: 1 });
     const first = result.history[0]!.train;

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import { ImageRewardModel, rankRewards } from '../model/imageRewardModel.js';
+import type { HeadWeights } from '../model/head.js';
 import type { BertTokenizer } from '../tokenizer/bert.js';
 
 export interface RankResult {
@@ -114,6 +115,11 @@ export class ImageRewardCore<I> {
     const paired = typeof prompts === 'string' ? images.map(() => prompts) : prompts;
     checkPaired(paired, images, 'features');
     return this.forwardPairs(paired, images, (cls) => cls);
+  }
+
+  /** The reward head's weights (the model's layout), e.g. the base of head training. */
+  headWeights(): HeadWeights {
+    return this.model.headWeights();
   }
 
   /**

@@ -10,12 +10,12 @@ import { ConfigError } from '../errors.js';
 import { resolveImageDecoder, type JpegWebpDecoder } from '../image/index.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import { ImageRewardModel } from '../model/imageRewardModel.js';
+import { overlayHead, readHeadFile } from '../model/headFile.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { SafetensorsReader } from '../weights/safetensors.js';
 import { checkBatchSize, ImageRewardCore, type ImageHandler } from './core.js';
 import { checkImageInput, imageKey, loadImage, type ImageInput } from './imageInput.js';
 import { resolveConfig, type ConfigOrigin } from './modelConfig.js';
-import { headOverlay } from './headOverlay.js';
 import { scoreBatches, scoreStream, type ScoreBatchesOptions, type ScoredPair, type ScorePair, type ScoreStreamOptions } from './scoreStream.js';
 import { resolveModelSource, type ModelSource, type ModelSourceOptions } from './modelSource.js';
 
@@ -86,7 +86,7 @@ export class ImageReward extends ImageRewardCore<ImageInput> {
       if (tokenizer.vocabSize > config.med.vocabSize) {
         throw new ConfigError(`vocab ${source.vocabPath} has ${tokenizer.vocabSize} tokens but the model embeds only ${config.med.vocabSize} (med_config vocab_size)`);
       }
-      const weights = options.head ? headOverlay(reader, options.head, config) : reader;
+      const weights = options.head ? overlayHead(reader, readHeadFile(options.head, config).weights, config, `head ${options.head}`) : reader;
       const model = ImageRewardModel.fromReader(weights, config);
       const description: ModelDescription = {
         source, configOrigin: origin, config, backend, imageDecoder,

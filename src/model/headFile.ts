@@ -2,39 +2,22 @@
  * Head-only safetensors files: the `mlp.layers.{0,2,4,6,7}.{weight,bias}` tensors of an ImageReward
  * checkpoint (same keys, same [out, in] layout as the upstream state_dict), float32, with the
  * training config and metrics as JSON strings in `__metadata__`. Such a file overlays the head of a
- * base model (`imagereward ... --head head.safetensors`).
+ * base model (`imagereward ... --head head.safetensors`, overlayHead). In memory a head is
+ * HeadWeights (the model's layout); the spec's layout step converts at the file boundary only.
  */
 import { WeightsError } from '../errors.js';
 import type { ImageRewardConfig } from './config.js';
-import { headSpec, type HeadParams } from './head.js';
-import { toStoredLayout, type KeySpec } from './spec.js';
+import { headLayerSpecs, headSpec, validateHeadWeights, type HeadWeights } from './head.js';
+import { toStoredLayout, toUseLayout, type KeySpec } from './spec.js';
 import { widenToFloat32 } from '../weights/dtype.js';
-import { SafetensorsReader, writeSafetensors } from '../weights/safetensors.js';
-
-/** Head tensors by checkpoint key, float32, checkpoint layout (Linear weight [out, in]). */
-export type HeadWeights = ReadonlyMap<string, Float32Array>;
+import { SafetensorsReader, writeSafetensors, type TensorData } from '../weights/safetensors.js';
+import type { WeightSource } from '../weights/source.js';
 
 export const HEAD_PREFIX = 'mlp.layers.';
 
-/** The head's keys and shapes for a config, in checkpoint order. */
+/** The head's keys and stored shapes for a config, in checkpoint order. */
 export function headKeySpecs(config: ImageRewardConfig): KeySpec[] {
   return [...headSpec(config).keys];
-}
-
-/** Checks that `weights` has exactly the head keys of `config`, with the right sizes and finite values. */
-export function validateHeadWeights(weights: HeadWeights, config: ImageRewardConfig, source: string): void {
-  const specs = headKeySpecs(config);
-  const expected = new Set(specs.map((s) => s.key));
-  const extra = [...weights.keys()].filter((k) => !expected.has(k));
-  if (extra.length) throw new WeightsError(`${source}: not a head tensor: ${extra.join(', ')} (a head file holds only ${HEAD_PREFIX}*)`);
-  for (const spec of specs) {
-    const data = weights.get(spec.key);
-    if (!data) throw new WeightsError(`${source}: missing head tensor ${spec.key}`);
-    const size = spec.shape.reduce((a, b) => a * b, 1);
-    if (data.length !== size) throw new WeightsError(`${source}: ${spec.key} has ${data.length} values, expected shape ${JSON.stringify(spec.shape)}`);
-    const bad = data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new WeightsError(`${source}: ${spec.key} has a non-finite value (${data[bad]}) at index ${bad}`);
-  }
 }
 
 export interface HeadFile {
@@ -50,7 +33,7 @@ export function readHeadFile(path: string, config: ImageRewardConfig): HeadFile 
   const reader = SafetensorsReader.open(path);
   try {
     const specs = new Map(headKeySpecs(config).map((s) => [s.key, s]));
-    const weights = new Map<string, Float32Array>();
+    const stored = new Map<string, Float32Array>();
     for (const name of reader.names) {
       const info = reader.info(name);
       const spec = specs.get(name);
@@ -62,8 +45,16 @@ export function readHeadFile(path: string, config: ImageRewardConfig): HeadFile 
         throw new WeightsError(`${path}: ${name} has dtype ${info.dtype}, expected a float type`);
       }
       const { data } = reader.read(name);
-      weights.set(name, Float32Array.from(widenToFloat32(info.dtype, data)));
+      stored.set(name, Float32Array.from(widenToFloat32(info.dtype, data)));
     }
+    const layers = headLayerSpecs(config).map(([w, b]) => {
+      const weight = stored.get(w.key);
+      const bias = stored.get(b.key);
+      if (!weight) throw new WeightsError(`${path}: missing head tensor ${w.key}`);
+      if (!bias) throw new WeightsError(`${path}: missing head tensor ${b.key}`);
+      return { weight: toUseLayout(w, weight).data, bias };
+    });
+    const weights = { layers };
     validateHeadWeights(weights, config, path);
     return { weights, metadata: { ...reader.metadata } };
   } finally {
@@ -71,32 +62,31 @@ export function readHeadFile(path: string, config: ImageRewardConfig): HeadFile 
   }
 }
 
-/** Writes a head file atomically (float32, checkpoint order); `metadata` values are strings. */
-export async function writeHeadFile(
-  path: string,
-  weights: HeadWeights,
-  config: ImageRewardConfig,
-  metadata: Record<string, string>,
-): Promise<void> {
+/** Writes a head file atomically (float32, checkpoint keys, order and layout); `metadata` values are strings. */
+export async function writeHeadFile(path: string, weights: HeadWeights, config: ImageRewardConfig, metadata: Record<string, string>): Promise<void> {
   validateHeadWeights(weights, config, path);
-  await writeSafetensors(
-    path,
-    headKeySpecs(config).map((s) => ({ name: s.key, dtype: 'F32' as const, shape: s.shape, data: weights.get(s.key)! })),
-    { format: 'pt', ...metadata },
-  );
+  const entries = headLayerSpecs(config).flatMap(([w, b], j) => [
+    { name: w.key, dtype: 'F32' as const, shape: w.shape, data: toStoredLayout(w, weights.layers[j]!.weight) },
+    { name: b.key, dtype: 'F32' as const, shape: b.shape, data: weights.layers[j]!.bias },
+  ]);
+  await writeSafetensors(path, entries, { format: 'pt', ...metadata });
 }
 
-/** Head weights in checkpoint layout from typed head params (ImageRewardModel.headParams(), Linear weights [in, out]). */
-export function headWeightsFromParams(params: HeadParams, config: ImageRewardConfig): HeadWeights {
-  const specs = headKeySpecs(config);
-  const tensors = params.layers.flatMap((l) => [l.weight, l.bias]);
-  if (tensors.length !== specs.length) throw new WeightsError(`model head has ${params.layers.length} layers, the config ${specs.length / 2}`);
-  const weights = new Map<string, Float32Array>();
-  specs.forEach((spec, i) => {
-    const t = tensors[i];
-    if (!t) throw new WeightsError(`model head params lack ${spec.key}`);
-    weights.set(spec.key, Float32Array.from(toStoredLayout(spec, t.dataSync() as Float32Array)));
+/**
+ * A WeightSource answering the head keys from `head` (in checkpoint layout, as a file would) and
+ * everything else from `base`: the model loads and validates the pair as one checkpoint.
+ */
+export function overlayHead(base: WeightSource, head: HeadWeights, config: ImageRewardConfig, label = 'head'): WeightSource {
+  validateHeadWeights(head, config, 'head');
+  const stored = new Map<string, TensorData>();
+  headLayerSpecs(config).forEach(([w, b], j) => {
+    stored.set(w.key, { dtype: 'F32', shape: [...w.shape], data: toStoredLayout(w, head.layers[j]!.weight) });
+    stored.set(b.key, { dtype: 'F32', shape: [...b.shape], data: head.layers[j]!.bias });
   });
-  validateHeadWeights(weights, config, 'model head');
-  return weights;
+  return {
+    source: `${base.source ?? '<weights>'} + ${label}`,
+    names: [...new Set([...base.names, ...stored.keys()])],
+    info: (name) => stored.get(name) ?? base.info(name),
+    read: (name) => stored.get(name) ?? base.read(name),
+  };
 }

@@ -12,7 +12,7 @@ import { imageRewardSpec, type ImageRewardParams } from './checkpoint.js';
 import type { Recorder } from './record.js';
 import { vitForward } from './vit.js';
 import { bertForward } from './bert.js';
-import { applyHead, applyHeadLayers, normalizeReward, type HeadParams } from './head.js';
+import { applyHead, applyHeadLayers, normalizeReward, type HeadWeights } from './head.js';
 
 export interface IntermediateOptions {
   /** Also return attention probabilities (`attn.*` names). */
@@ -118,10 +118,15 @@ export class ImageRewardModel {
     }
   }
 
-  /** Copies of the head's parameters (Linear weights [in, out]), the input applyHead expects. Caller disposes. */
-  headParams(): HeadParams {
+  /** The head's weights as arrays in the model's layout (see HeadWeights): the base for training, the input of writeHeadFile. */
+  headWeights(): HeadWeights {
     this.checkAlive();
-    return { layers: this.params.head.layers.map((l) => ({ weight: l.weight.clone(), bias: l.bias?.clone() })) };
+    return {
+      layers: this.params.head.layers.map((l) => ({
+        weight: Float32Array.from(l.weight.dataSync() as Float32Array),
+        bias: Float32Array.from(l.bias!.dataSync() as Float32Array),
+      })),
+    };
   }
 
   /** Number of floating-point parameters the forward uses (projections and position_ids excluded). */

@@ -15,9 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
-import type { HeadWeights } from '../model/headFile.js';
-import { headKeySpecs, validateHeadWeights } from '../model/headFile.js';
-import { toStoredLayout, toUseLayout } from '../model/spec.js';
+import { validateHeadWeights, type HeadWeights } from '../model/head.js';
 import { collapseHead, rawRewards, rewardMargins, type LinearTensors } from './linear-head.js';
 import { preferenceAccuracy } from './metric.js';
 import { rankPairs, type RankPair } from './pairs.js';
@@ -64,7 +62,7 @@ export interface EpochMetrics {
 }
 
 export interface TrainHeadResult {
-  /** The kept head (lowest validation loss, else the last epoch), checkpoint layout. */
+  /** The kept head (lowest validation loss, else the last epoch). */
   readonly weights: HeadWeights;
   readonly bestEpoch: number;
   readonly history: readonly EpochMetrics[];
@@ -193,7 +191,7 @@ function trainStep(
 }
 
 /**
- * Trains the head starting from `base` (checkpoint layout) and returns the kept weights and the
+ * Trains the head starting from `base` and returns the kept weights and the
  * per-epoch metrics. Deterministic for a given seed, backend and input.
  */
 export function trainHead(
@@ -205,8 +203,7 @@ export function trainHead(
   onEpoch?: (metrics: EpochMetrics) => void,
 ): TrainHeadResult {
   const opts: TrainHeadOptions = { ...DEFAULT_TRAIN_HEAD_OPTIONS, ...options };
-  const specs = headKeySpecs(config);
-  const nLayers = specs.length / 2;
+  const nLayers = config.head.layerSizes.length;
   checkOptions(opts, nLayers);
   validateHeadWeights(base, config, 'base head');
   const hidden = config.med.hiddenSize;
@@ -217,23 +214,21 @@ export function trainHead(
   try {
     if (trainTable.pairs.every((p) => p.length === 0)) throw new InputError('training data has no pair of generations with different human ranks');
     const layers: LinearTensors[] = [];
-    for (let l = 0; l < nLayers; l++) {
-      const [w, b] = [specs[2 * l]!, specs[2 * l + 1]!];
+    base.layers.forEach((layer, l) => {
       const trainable = l >= nLayers - opts.trainableLayers;
-      const used = toUseLayout(w, base.get(w.key)!); // the model's layout: [in, out]
-      const weightInit = tf.tensor2d(used.data, used.shape as [number, number]);
-      const biasInit = tf.tensor1d(base.get(b.key)!);
+      const out = layer.bias.length;
+      const weightInit = tf.tensor2d(layer.weight, [layer.weight.length / out, out]); // [in, out], as the model holds it
+      const biasInit = tf.tensor1d(layer.bias);
       const weight = tf.variable(weightInit, trainable);
       const bias = tf.variable(biasInit, trainable);
       tf.dispose([weightInit, biasInit]);
       variables.push(weight, bias);
       layers.push({ weight: weight as tf.Variable<tf.Rank.R2>, bias: bias as tf.Variable<tf.Rank.R1> });
-    }
+    });
     const trainable = variables.filter((v) => v.trainable);
-    const snapshot = (): Map<string, Float32Array> => new Map(specs.map((s, i) => {
-      const values = variables[i]!.dataSync() as Float32Array;
-      return [s.key, Float32Array.from(toStoredLayout(s, values))];
-    }));
+    const snapshot = (): HeadWeights => ({
+      layers: layers.map((l) => ({ weight: Float32Array.from(l.weight.dataSync()), bias: Float32Array.from(l.bias.dataSync()) })),
+    });
 
     const measure = (epoch: number): EpochMetrics => {
       const m = { epoch, train: evaluate(layers, trainTable), validation: valTable && evaluate(layers, valTable) };

@@ -5,7 +5,8 @@ import { InputError } from '../../errors.js';
 import { checkOutputFolder } from '../../util/fs.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../api/datasetFeatures.js';
-import { headWeightsFromParams, writeHeadFile, type HeadWeights } from '../../model/headFile.js';
+import { writeHeadFile } from '../../model/headFile.js';
+import type { HeadWeights } from '../../model/head.js';
 import {
   DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions, type TrainHeadResult, type TrainingRecord,
 } from '../../train/trainer.js';
@@ -119,11 +120,7 @@ export const trainHeadCommand: Command = {
       let train = features.records;
       let validation = valDataset && (await datasetFeatures(model, valDataset, cache, io.progress)).records;
       if (valSplit !== undefined) ({ train, validation } = splitRecords(train, valSplit, options.seed));
-      const params = model.model.headParams();
-      const base = (() => {
-        try { return headWeightsFromParams(params, model.config); } finally { params.layers.forEach((l) => { l.weight.dispose(); l.bias?.dispose(); }); }
-      })();
-      const result = trainWithProgress(base, model.config, train, validation, options, io);
+      const result = trainWithProgress(model.headWeights(), model.config, train, validation, options, io);
       const best = result.history[result.bestEpoch]!;
       const summary = {
         output,
