@@ -124,7 +124,7 @@ async function timeBatch(model: ImageRewardModel, n: number, runs: number, log: 
       await embeds.data();
       const t1 = performance.now();
       const cls = model.features(ids, mask, embeds);
-      const reward = model.rewardFromFeatures(cls);
+      const reward = model.forwardHead(cls);
       rewards = (await reward.data()) as Float32Array;
       const t2 = performance.now();
       [embeds, cls, reward].forEach((t) => t.dispose());

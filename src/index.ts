@@ -11,6 +11,7 @@ export type { ImageInput } from './api/imageInput.js';
 export type { PairFailure, ScoreBatchesOptions, ScoredPair, ScorePair, ScoreStreamOptions } from './api/scoreStream.js';
 export type { ModelOrigin, ModelSource, ModelSourceOptions } from './api/modelSource.js';
 export { ImageRewardModel, rankRewards } from './model/imageRewardModel.js';
+export { Intermediates, intermediateNames, type IntermediateRequest } from './model/intermediates.js';
 export { applyHead, normalizeReward, type HeadParams, type HeadWeights } from './model/head.js';
 export { registerThreadedWasm } from './wasmThreads.js';
 export { loadPreferenceDataset, parsePreferenceDataset } from './train/dataset.js';

@@ -33,7 +33,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const vars = layers.flatMap((l) => [l.weight, l.bias]);
       const cls = tf.randomNormal([3, 64], 0, 1, 'float32', 7) as tf.Tensor2D;
       try {
-        const direct = tiny.model.rewardFromFeatures(cls);
+        const direct = tiny.model.forwardHead(cls);
         const viaVars = applyHead({ layers }, cls, tiny.model.config.head);
         expect(Array.from(viaVars.dataSync())).to.deep.equal(Array.from(direct.dataSync()));
         const { grads } = tf.variableGrads(() => applyHead({ layers }, cls, tiny.model.config.head).sum() as tf.Scalar, vars);

@@ -16,10 +16,10 @@ for (const backend of ['wasm', 'wasm+blas'] as const) {
     const tiny = useTinyCase(backend, 1, ['1.webp', '3.webp']);
     const forwards: Record<string, () => void> = {
       scoreTensor: () => tiny.model.scoreTensor(tiny.ids, tiny.mask, tiny.pixels).dispose(),
-      'encodeImages + features + rewardFromFeatures': () => {
+      'encodeImages + features + forwardHead': () => {
         const embeds = tiny.model.encodeImages(tiny.pixels);
         const cls = tiny.model.features(tiny.ids, tiny.mask, embeds);
-        [embeds, cls, tiny.model.rewardFromFeatures(cls)].forEach((t) => t.dispose());
+        [embeds, cls, tiny.model.forwardHead(cls)].forEach((t) => t.dispose());
       },
       'forwardIntermediates with attentions': () => {
         for (const t of tiny.model.forwardIntermediates(tiny.ids, tiny.mask, tiny.pixels, { attentions: true }).values()) t.dispose();

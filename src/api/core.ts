@@ -142,9 +142,12 @@ export class ImageRewardCore<I> {
       out.set('attention_mask', { shape: [1, attentionMask.length], dtype: 'int32', data: Int32Array.from(attentionMask) });
       out.set('pixel_values', { shape: [1, 3, size, size], dtype: 'float32', data: pixels });
       const named = this.model.forwardIntermediates(ids, mask, pix, { attentions: options.attentions ?? false });
-      for (const [name, t] of named) {
-        out.set(name, { shape: [...t.shape], dtype: t.dtype === 'int32' ? 'int32' : 'float32', data: (await t.data()) as Float32Array | Int32Array });
-        t.dispose();
+      try {
+        for (const [name, t] of named) {
+          out.set(name, { shape: [...t.shape], dtype: t.dtype === 'int32' ? 'int32' : 'float32', data: (await t.data()) as Float32Array | Int32Array });
+        }
+      } finally {
+        named.dispose();
       }
       return out;
     } finally {
@@ -157,7 +160,7 @@ export class ImageRewardCore<I> {
   }
 
   private async rewards(prompts: readonly string[], images: readonly I[]): Promise<number[]> {
-    const rows = await this.forwardPairs(prompts, images, (cls) => this.model.rewardFromFeatures(cls));
+    const rows = await this.forwardPairs(prompts, images, (cls) => this.model.forwardHead(cls));
     return rows.map((r) => r[0]!);
   }
 

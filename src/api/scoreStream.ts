@@ -161,7 +161,7 @@ export async function scoreSlots<P extends ScorePair>(ir: StreamScorer, slots: r
         const ids = tf.tensor2d(toks.flatMap((t) => t.inputIds), [chunk.length, L], 'int32'); // (b, L)
         const mask = tf.tensor2d(toks.flatMap((t) => t.attentionMask), [chunk.length, L], 'int32'); // (b, L)
         const imageEmbeds = tf.gather(embeds, chunk.map((i) => row.get(slots[i]!.key)!)) as tf.Tensor3D; // (b, tokens, width)
-        return ir.model.rewardFromFeatures(ir.model.features(ids, mask, imageEmbeds)); // (b,)
+        return ir.model.forwardHead(ir.model.features(ids, mask, imageEmbeds)); // (b,)
       });
       const data = await rewards.data();
       rewards.dispose();

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MedConfig } from './config.js';
 import { linear as linearSpec, list, norm, optionalIntegerBuffer, param, struct, type ParamsOf } from './spec.js';
-import type { Recorder } from './record.js';
+import { disposeUnlessKept, KEEP_NOTHING, type Kept, type Wants } from './keep.js';
 import { linear } from '../ops/linear.js';
 import { layerNorm } from '../ops/layerNorm.js';
 import { gelu } from '../ops/gelu.js';
@@ -81,7 +81,7 @@ export function extendedAttentionMask(attentionMask: tf.Tensor2D): tf.Tensor2D {
  * LayerNorm(dense(attention) + hidden). Keys/values come from `context` (the text itself, or the
  * image embeds for cross-attention).
  */
-function bertAttention(hidden: tf.Tensor3D, context: tf.Tensor3D, p: BertAttentionParams, config: MedConfig, mask: tf.Tensor2D | undefined, probsName: string, record?: Recorder): tf.Tensor3D {
+function bertAttention(hidden: tf.Tensor3D, context: tf.Tensor3D, p: BertAttentionParams, config: MedConfig, mask: tf.Tensor2D | undefined, withProbs: boolean): { out: tf.Tensor3D; probs?: tf.Tensor4D } {
   // hidden (B, L, H); context (B, S, C): the text itself (S = L, C = H) or the image tokens (S = T, C = E)
   const headDim = config.hiddenSize / config.numAttentionHeads;
   const attention = multiHeadAttention(
@@ -89,48 +89,57 @@ function bertAttention(hidden: tf.Tensor3D, context: tf.Tensor3D, p: BertAttenti
     linear(context, p.self.key.weight, p.self.key.bias), // (B, S, H)
     linear(context, p.self.value.weight, p.self.value.bias), // (B, S, H)
     // BertSelfAttention: scores / sqrt(head_size) + attention_mask (1/sqrt(64) and 1/sqrt(16) are exact).
-    { numHeads: config.numAttentionHeads, scale: 1 / Math.sqrt(headDim), returnProbs: record !== undefined, ...(mask ? { mask } : {}) },
-  );
-  // attention.context (B, L, H); attention.probs (B, nh, L, S)
-  if (attention.probs) record?.(probsName, attention.probs);
+    { numHeads: config.numAttentionHeads, scale: 1 / Math.sqrt(headDim), returnProbs: withProbs, ...(mask ? { mask } : {}) },
+  ); // context (B, L, H); probs (B, nh, L, S)
   const projected = linear(attention.context, p.output.dense.weight, p.output.dense.bias); // (B, L, H)
-  return layerNorm(projected.add(hidden), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D; // (B, L, H)
+  const out = layerNorm(projected.add(hidden), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D; // (B, L, H)
+  return attention.probs ? { out, probs: attention.probs } : { out };
 }
 
 /**
  * BertLayer.forward in mode 'multimodal': self-attention -> cross-attention -> intermediate (GELU)
- * -> output. The image mask is all ones, so its extended form is 0 and is not added.
+ * -> output. The image mask is all ones, so its extended form is 0 and is not added. Returns the
+ * layer output and the intermediates `wants` names (bert.layer{i}.attention|crossattention|output,
+ * attn.bert.layer{i}.attention|crossattention.probs).
  */
-function bertLayer(hidden: tf.Tensor3D, imageEmbeds: tf.Tensor3D, mask: tf.Tensor2D, p: BertLayerParams, config: MedConfig, index: number, record?: Recorder): tf.Tensor3D {
+function bertLayer(hidden: tf.Tensor3D, imageEmbeds: tf.Tensor3D, mask: tf.Tensor2D, p: BertLayerParams, config: MedConfig, index: number, wants: Wants): { out: tf.Tensor3D; kept: Kept } {
+  const name = `bert.layer${index}`;
   return tf.tidy(() => {
-    const name = `bert.layer${index}`;
-    const selfOut = bertAttention(hidden, hidden, p.attention, config, mask, `attn.${name}.attention.probs`, record); // (B, L, H)
-    record?.(`${name}.attention`, selfOut);
-    const crossOut = bertAttention(selfOut, imageEmbeds, p.crossattention, config, undefined, `attn.${name}.crossattention.probs`, record); // (B, L, H) over (B, T, E)
-    record?.(`${name}.crossattention`, crossOut);
-    const intermediate = gelu(linear(crossOut, p.intermediate.dense.weight, p.intermediate.dense.bias)); // (B, L, I)
+    const kept: Kept = {};
+    const self = bertAttention(hidden, hidden, p.attention, config, mask, wants(`attn.${name}.attention.probs`)); // (B, L, H)
+    const cross = bertAttention(self.out, imageEmbeds, p.crossattention, config, undefined, wants(`attn.${name}.crossattention.probs`)); // (B, L, H) over (B, T, E)
+    const intermediate = gelu(linear(cross.out, p.intermediate.dense.weight, p.intermediate.dense.bias)); // (B, L, I)
     const projected = linear(intermediate, p.output.dense.weight, p.output.dense.bias); // (B, L, H)
-    const out = layerNorm(projected.add(crossOut), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D; // (B, L, H)
-    record?.(`${name}.output`, out);
-    return out;
+    const out = layerNorm(projected.add(cross.out), p.output.LayerNorm.weight, p.output.LayerNorm.bias, config.layerNormEps) as tf.Tensor3D; // (B, L, H)
+    if (self.probs) kept[`attn.${name}.attention.probs`] = self.probs;
+    if (wants(`${name}.attention`)) kept[`${name}.attention`] = self.out;
+    if (cross.probs) kept[`attn.${name}.crossattention.probs`] = cross.probs;
+    if (wants(`${name}.crossattention`)) kept[`${name}.crossattention`] = cross.out;
+    if (wants(`${name}.output`)) kept[`${name}.output`] = out;
+    return { out, kept };
   });
 }
 
-/** BertModel.forward (multimodal) -> last_hidden_state [N, L, H]. */
-export function bertForward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, p: BertParams, config: MedConfig, record?: Recorder): tf.Tensor3D {
-  let x = bertEmbeddings(inputIds, p.embeddings, config);
+/** BertModel.forward (multimodal) -> last_hidden_state [N, L, H], plus the intermediates `wants` names (bert.embeddings, per layer as bertLayer). */
+export function bertForward(
+  inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, p: BertParams, config: MedConfig, wants: Wants = KEEP_NOTHING,
+): { hidden: tf.Tensor3D; kept: Kept } {
+  const kept: Kept = {};
+  let x = bertEmbeddings(inputIds, p.embeddings, config); // (B, L, H)
   let mask: tf.Tensor2D | undefined;
   try {
-    record?.('bert.embeddings', x);
-    mask = extendedAttentionMask(attentionMask);
+    if (wants('bert.embeddings')) kept['bert.embeddings'] = x;
+    mask = extendedAttentionMask(attentionMask); // (B, L)
     for (let i = 0; i < p.layers.length; i++) {
-      const next = bertLayer(x, imageEmbeds, mask, p.layers[i]!, config, i, record);
-      x.dispose();
-      x = next;
+      const layer = bertLayer(x, imageEmbeds, mask, p.layers[i]!, config, i, wants);
+      disposeUnlessKept(x, kept);
+      x = layer.out;
+      Object.assign(kept, layer.kept);
     }
-    return x;
+    return { hidden: x, kept };
   } catch (err) {
-    x.dispose();
+    disposeUnlessKept(x, kept);
+    tf.dispose(Object.values(kept));
     throw err;
   } finally {
     mask?.dispose();

@@ -9,15 +9,11 @@ import type { TensorData } from '../weights/safetensors.js';
 import type { ImageRewardConfig } from './config.js';
 import { loadWeights, mapSource, type LoadOptions, type WeightSource } from './weights.js';
 import { imageRewardSpec, type ImageRewardParams } from './checkpoint.js';
-import type { Recorder } from './record.js';
+import { disposeUnlessKept, KEEP_NOTHING, type Kept, type Wants } from './keep.js';
+import { Intermediates, stagesNeeded, wantsOf, type IntermediateRequest } from './intermediates.js';
 import { vitForward } from './vit.js';
 import { bertForward } from './bert.js';
 import { applyHead, applyHeadLayers, normalizeReward, type HeadWeights } from './head.js';
-
-export interface IntermediateOptions {
-  /** Also return attention probabilities (`attn.*` names). */
-  readonly attentions?: boolean;
-}
 
 export class ImageRewardModel {
   readonly config: ImageRewardConfig;
@@ -50,16 +46,28 @@ export class ImageRewardModel {
   /** pixels [N, 3, S, S] float32 normalized NCHW -> image embeds [N, T, E] (T = 1 + (S/16)^2). Caller disposes. */
   encodeImages(pixels: tf.Tensor4D): tf.Tensor3D {
     this.checkPixels(pixels);
-    return vitForward(pixels, this.params.vit, this.config.vit);
+    return vitForward(pixels, this.params.vit, this.config.vit).embeds;
   }
 
   /** CLS features [N, H] of the text encoder over image embeds. inputIds / attentionMask int32 [N, L] (N = 1 is broadcast). */
   features(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D): tf.Tensor2D {
-    return this.featuresRecorded(inputIds, attentionMask, imageEmbeds);
+    return this.textForward(inputIds, attentionMask, imageEmbeds, KEEP_NOTHING).cls;
   }
 
-  /** Normalized rewards [N] from CLS features: (mlp(cls) - mean) / std. */
-  rewardFromFeatures(cls: tf.Tensor2D): tf.Tensor1D {
+  /** timm's forward_features: CLS features [N, H] (the reward head's input) of N (prompt, image) pairs. */
+  forwardFeatures(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D): tf.Tensor2D {
+    this.checkPixels(pixels);
+    checkTokens(inputIds, attentionMask, pixels.shape[0], this.config.med.maxPositionEmbeddings);
+    const embeds = this.encodeImages(pixels);
+    try {
+      return this.features(inputIds, attentionMask, embeds);
+    } finally {
+      embeds.dispose();
+    }
+  }
+
+  /** timm's forward_head: normalized rewards [N] from CLS features, (mlp(cls) - mean) / std. */
+  forwardHead(cls: tf.Tensor2D): tf.Tensor1D {
     this.checkAlive();
     if (cls.rank !== 2 || cls.shape[1] !== this.config.med.hiddenSize) {
       throw new InputError(`CLS features must be [N, ${this.config.med.hiddenSize}], got [${cls.shape}]`);
@@ -69,52 +77,55 @@ export class ImageRewardModel {
 
   /** Rewards [N] for N (prompt, image) pairs in one forward; differentiable w.r.t. pixels. */
   scoreTensor(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D): tf.Tensor1D {
-    this.checkPixels(pixels);
-    checkTokens(inputIds, attentionMask, pixels.shape[0], this.config.med.maxPositionEmbeddings);
-    const embeds = vitForward(pixels, this.params.vit, this.config.vit);
-    let cls: tf.Tensor2D | undefined;
+    const cls = this.forwardFeatures(inputIds, attentionMask, pixels);
     try {
-      cls = this.featuresRecorded(inputIds, attentionMask, embeds);
-      return this.rewardFromFeatures(cls);
+      return this.forwardHead(cls);
     } finally {
-      embeds.dispose();
-      cls?.dispose();
+      cls.dispose();
     }
   }
 
   /**
-   * The forward with named intermediates (batch dim kept): vit.patch_embed, vit.block{i}, vit.norm,
-   * bert.embeddings, bert.layer{i}.attention|crossattention|output, cls, mlp.layers.{i}, reward, and
-   * with `attentions`: attn.vit.block{i}.probs, attn.bert.layer{i}.attention.probs,
-   * attn.bert.layer{i}.crossattention.probs ([N, heads, L, S]). Caller disposes every tensor.
+   * The forward keeping the intermediates `request` asks for (default: every non-attention one; see
+   * intermediates.ts for the names). Attention maps are computed only where asked; the text encoder
+   * and the head run only when something of theirs is asked. Batch dims are kept. Caller disposes.
    */
-  forwardIntermediates(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D, opts: IntermediateOptions = {}): Map<string, tf.Tensor> {
+  forwardIntermediates(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, pixels: tf.Tensor4D, request: IntermediateRequest = {}): Intermediates {
     this.checkPixels(pixels);
     checkTokens(inputIds, attentionMask, pixels.shape[0], this.config.med.maxPositionEmbeddings);
-    const out = new Map<string, tf.Tensor>();
-    const record: Recorder = (name, t) => {
-      if (!opts.attentions && name.startsWith('attn.')) return;
-      out.set(name, tf.keep(t.clone()));
-    };
+    const wants = wantsOf(request, this.config);
+    const needed = stagesNeeded(wants, this.config);
+    const kept: Kept = {};
     let embeds: tf.Tensor3D | undefined;
     let cls: tf.Tensor2D | undefined;
     try {
-      embeds = vitForward(pixels, this.params.vit, this.config.vit, record);
-      cls = this.featuresRecorded(inputIds, attentionMask, embeds, record);
-      record('cls', cls);
-      const features = cls;
-      tf.tidy(() => {
-        const outputs = applyHeadLayers(this.params.head, features);
-        outputs.forEach((o, j) => record(`mlp.layers.${this.config.head.layerIndices[j]}`, o));
-        record('reward', normalizeReward(outputs[outputs.length - 1]!, this.config.head));
-      });
-      return out;
+      const vit = vitForward(pixels, this.params.vit, this.config.vit, wants);
+      embeds = vit.embeds;
+      Object.assign(kept, vit.kept);
+      if (needed.text) {
+        const text = this.textForward(inputIds, attentionMask, embeds, wants);
+        cls = text.cls;
+        Object.assign(kept, text.kept);
+        if (wants('cls')) kept.cls = cls;
+      }
+      if (needed.head && cls) {
+        const features = cls;
+        tf.tidy(() => {
+          const outputs = applyHeadLayers(this.params.head, features);
+          outputs.forEach((o, j) => {
+            const name = `mlp.layers.${this.config.head.layerIndices[j]}`;
+            if (wants(name)) kept[name] = tf.keep(o);
+          });
+          if (wants('reward')) kept.reward = tf.keep(normalizeReward(outputs[outputs.length - 1]!, this.config.head));
+        });
+      }
+      return new Intermediates(kept, this.config);
     } catch (err) {
-      for (const t of out.values()) t.dispose();
+      tf.dispose(Object.values(kept));
       throw err;
     } finally {
-      embeds?.dispose();
-      cls?.dispose();
+      if (embeds) disposeUnlessKept(embeds, kept);
+      if (cls) disposeUnlessKept(cls, kept);
     }
   }
 
@@ -143,7 +154,8 @@ export class ImageRewardModel {
     this.disposed = true;
   }
 
-  private featuresRecorded(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, record?: Recorder): tf.Tensor2D {
+  /** The text encoder over image embeds -> CLS [N, H], and the BERT intermediates `wants` names. */
+  private textForward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, imageEmbeds: tf.Tensor3D, wants: Wants): { cls: tf.Tensor2D; kept: Kept } {
     this.checkAlive();
     const { med } = this.config;
     if (imageEmbeds.rank !== 3 || imageEmbeds.shape[2] !== med.encoderWidth) {
@@ -154,12 +166,15 @@ export class ImageRewardModel {
     // One token row for N images is broadcast (tiled in one tidy, so a failure leaves neither copy).
     const [ids, mask] = inputIds.shape[0] === n ? [inputIds, attentionMask] : tf.tidy(() => [inputIds.tile([n, 1]), attentionMask.tile([n, 1])]);
     try {
-      const hidden = bertForward(ids as tf.Tensor2D, mask as tf.Tensor2D, imageEmbeds, this.params.bert, med, record);
+      const { hidden, kept } = bertForward(ids as tf.Tensor2D, mask as tf.Tensor2D, imageEmbeds, this.params.bert, med, wants); // (N, L, H)
       try {
         // ImageReward.score: txt_features = text_output.last_hidden_state[:, 0, :]
-        return tf.tidy(() => hidden.slice([0, 0, 0], [n, 1, med.hiddenSize]).reshape([n, med.hiddenSize]) as tf.Tensor2D);
+        return { cls: tf.tidy(() => hidden.slice([0, 0, 0], [n, 1, med.hiddenSize]).reshape([n, med.hiddenSize]) as tf.Tensor2D), kept };
+      } catch (err) {
+        tf.dispose(Object.values(kept));
+        throw err;
       } finally {
-        hidden.dispose();
+        disposeUnlessKept(hidden, kept);
       }
     } finally {
       if (ids !== inputIds) ids.dispose();

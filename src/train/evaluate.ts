@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { preferenceAccuracy, type PreferenceAccuracy } from './metric.js';
 import type { TrainingRecord } from './trainer.js';
 
-/** What evaluation needs of a model: ImageRewardModel.rewardFromFeatures. */
+/** What evaluation needs of a model: ImageRewardModel.forwardHead. */
 export interface FeatureScorer {
-  rewardFromFeatures(cls: tf.Tensor2D): tf.Tensor1D;
+  forwardHead(cls: tf.Tensor2D): tf.Tensor1D;
 }
 
 /** Normalised rewards of every generation of every record, from their CLS features. */
@@ -14,7 +14,7 @@ export function rewardsOfRecords(model: FeatureScorer, records: readonly Trainin
     const hidden = record.features[0]?.length ?? 0;
     const flat = new Float32Array(record.features.length * hidden);
     record.features.forEach((f, i) => flat.set(f, i * hidden));
-    const rewards = tf.tidy(() => model.rewardFromFeatures(tf.tensor2d(flat, [record.features.length, hidden])));
+    const rewards = tf.tidy(() => model.forwardHead(tf.tensor2d(flat, [record.features.length, hidden])));
     const values = Array.from(rewards.dataSync());
     rewards.dispose();
     return values;
