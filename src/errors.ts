@@ -18,13 +18,22 @@ export type ErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'DATASET_INVALID';
 
+export interface ErrorOptions {
+  readonly cause?: unknown;
+  /** The long form (every key of a weights mismatch, ...): the CLI prints it under --verbose only. */
+  readonly details?: string;
+}
+
 export class ImageRewardError extends Error {
   readonly code: ErrorCode;
+  /** What `message` summarises, in full (see ErrorOptions.details); absent when the message says it all. */
+  readonly details?: string;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.code = code;
     this.name = new.target.name;
+    if (options?.details !== undefined) this.details = options.details;
   }
 }
 
@@ -37,7 +46,7 @@ export class SafetensorsError extends ImageRewardError {
 
 /** Weights that do not fit the model: missing keys, wrong shapes, non-finite values. */
 export class WeightsError extends ImageRewardError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super('WEIGHTS_MISMATCH', message, options);
   }
 }

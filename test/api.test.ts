@@ -176,7 +176,7 @@ describe(`ImageReward API (tiny model, ${BACKEND})`, () => {
           [model.score('x', wrong), /must be a tensor of shape \[1,3,224,224\] or \[3,224,224\], got \[1,3,32,32\]/],
           [model.score('x', ints), /must be float32, got int32/],
           [model.score(42 as unknown as string, images[0]!), /prompt 0: expected a string, got number/],
-          [model.score('x', [images[0]!, 7 as unknown as string]), /image 1: expected a file path, encoded bytes/],
+          [model.score('x', [images[0]!, 7 as unknown as string]), /image 1: expected a file path or file: URL, encoded PNG\/JPEG\/WebP bytes .*, got a number$/],
         ];
         for (const [p, re] of cases) {
           const err = await rejection(p);

@@ -67,7 +67,18 @@ describe('safetensors', () => {
   });
 
   it('rejects a header length beyond the file', () => {
-    expectInvalid(rawFile({}, new Uint8Array(0), 1000n), /header length 1000 exceeds/);
+    expectInvalid(rawFile({}, new Uint8Array(0), 1000n), /^bad\.safetensors: not a safetensors file \(a safetensors file starts with the 8-byte length of its JSON header; these first 8 bytes, e8 03 00 00 00 00 00 00, give more than the whole file, 10 bytes\)$/);
+  });
+
+  it('says what a file that is not safetensors looks like, without a 19-digit header length', () => {
+    const zip = Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0, 0, 0, 0]);
+    expectInvalid(zip, /not a safetensors file .*: it is a zip archive, as torch\.save writes a \.pt checkpoint: load it as a \.pt/);
+    expectInvalid(Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20]), /: it is a Python pickle/);
+    const text = new TextEncoder().encode('hello world, this is text\n');
+    expectInvalid(text, /not a safetensors file \(.*, give more than the whole file, 26 bytes\): it is text \(starts with "hello wo"\)$/);
+    for (const bytes of [zip, text]) {
+      try { SafetensorsReader.fromBytes(bytes); } catch (err) { expect((err as Error).message).not.to.match(/\d{12}/); }
+    }
   });
 
   it('rejects a file shorter than 8 bytes', () => {

@@ -6,7 +6,7 @@
  * in core.ts, shared with the browser build.
  */
 import { selectBackend, type BackendChoice } from '../backend.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, WeightsError } from '../errors.js';
 import { resolveImageDecoder, type JpegWebpDecoder } from '../image/index.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import { ImageRewardModel } from '../model/imageRewardModel.js';
@@ -16,6 +16,7 @@ import { SafetensorsReader } from '../weights/safetensors.js';
 import { checkBatchSize, ImageRewardCore, type ImageHandler } from './core.js';
 import { checkImageInput, imageKey, loadImage, type ImageInput } from './imageInput.js';
 import { resolveConfig, type ConfigOrigin } from './modelConfig.js';
+import { configMismatchError } from './configHint.js';
 import { scoreBatches, scoreStream, type ScoreBatchesOptions, type ScoredPair, type ScorePair, type ScoreStreamOptions } from './scoreStream.js';
 import { resolveModelSource, type ModelSource, type ModelSourceOptions } from './modelSource.js';
 
@@ -87,7 +88,12 @@ export class ImageReward extends ImageRewardCore<ImageInput> {
         throw new ConfigError(`vocab ${source.vocabPath} has ${tokenizer.vocabSize} tokens but the model embeds only ${config.med.vocabSize} (med_config vocab_size)`);
       }
       const weights = options.head ? overlayHead(reader, readHeadFile(options.head, config).weights, config, `head ${options.head}`) : reader;
-      const model = ImageRewardModel.fromReader(weights, config);
+      let model: ImageRewardModel;
+      try {
+        model = ImageRewardModel.fromReader(weights, config);
+      } catch (err) {
+        throw err instanceof WeightsError ? configMismatchError(err, weights, config, origin) : err;
+      }
       const description: ModelDescription = {
         source, configOrigin: origin, config, backend, imageDecoder,
         parameterCount: model.parameterCount(),

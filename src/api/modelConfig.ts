@@ -9,7 +9,9 @@ import {
   IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, makeConfig, MAX_CONFIG_FILE_BYTES, parseMedConfig, parseVitConfig,
   type ImageRewardConfig, type MedConfig, type VitConfig,
 } from '../model/config.js';
+import { ConfigError } from '../errors.js';
 import { readFileChecked } from '../util/fs.js';
+import { describeOrigin } from './configHint.js';
 
 export interface ConfigPaths {
   /** Path of a med_config.json to use instead of whatever the model carries. */
@@ -51,5 +53,11 @@ export async function resolveConfig(
   const dir = dirname(weightsPath);
   const med = await pick<MedConfig>(paths.medConfig, metadata.med_config, join(dir, 'med_config.json'), parseMedConfig, IMAGEREWARD_V1_MED, weightsPath);
   const vit = await pick<VitConfig>(paths.vitConfig, metadata.vit_config, join(dir, 'vit_config.json'), parseVitConfig, IMAGEREWARD_V1_VIT, weightsPath);
-  return { config: makeConfig(vit.value, med.value), origin: { med: med.origin, vit: vit.origin } };
+  try {
+    return { config: makeConfig(vit.value, med.value), origin: { med: med.origin, vit: vit.origin } };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(`${err.message} (med_config from ${describeOrigin(med.origin)}; vit_config from ${describeOrigin(vit.origin)}): `
+      + 'pass the two configs of this model, --med-config FILE and --vit-config FILE (API: medConfig, vitConfig)', { cause: err });
+  }
 }

@@ -90,7 +90,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     const internal = !(err instanceof ImageRewardError);
     const message = err instanceof Error ? err.message : String(err);
     io.err(`imagereward ${name}: ${internal ? 'internal error: ' : ''}${message}`);
-    if (json) io.out(JSON.stringify({ error: { code: internal ? 'INTERNAL' : (err as ImageRewardError).code, message } }));
+    const details = err instanceof ImageRewardError ? err.details : undefined;
+    if (details !== undefined) io.err(verbose ? details : '(run again with --verbose for the details)');
+    if (json) io.out(JSON.stringify({ error: { code: internal ? 'INTERNAL' : (err as ImageRewardError).code, message, ...(verbose && details !== undefined ? { details } : {}) } }));
     if (internal && (verbose || process.env.IMAGEREWARD_DEBUG) && err instanceof Error) io.err(err.stack ?? '');
     return internal ? 1 : 2;
   }

@@ -43,7 +43,7 @@ export interface PreprocessOptions {
  */
 export async function preprocessImage(input: ImageSource, opts: PreprocessOptions = {}): Promise<PreprocessedImage> {
   const size = opts.size ?? 224;
-  if (!Number.isInteger(size) || size <= 0) throw new InputError(`preprocessImage: size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size <= 0) throw new InputError(`the image size to preprocess to must be a positive integer, got ${size}`);
   // resolved for every input kind (raw pixels included): a bad name or 'native' without sharp always fails
   const decode = { decoder: await resolveImageDecoder(opts.decoder) };
   if (typeof input === 'string') return preprocessDecoded(await decodeImage(await readFileChecked(input, 'image'), input, decode), input, size);

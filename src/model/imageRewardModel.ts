@@ -215,7 +215,7 @@ function checkTokens(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, n: numbe
  * indices + 1`, i.e. 1-based ranks, 1 = highest reward; ties are ordered by index (stable).
  */
 export function rankRewards(rewards: readonly number[]): number[] {
-  if (rewards.some((r) => Number.isNaN(r))) throw new InputError('rankRewards: rewards contain NaN');
+  if (rewards.some((r) => Number.isNaN(r))) throw new InputError(`cannot rank rewards that contain NaN (reward ${rewards.findIndex((r) => Number.isNaN(r))})`);
   const order = rewards.map((_, i) => i).sort((a, b) => rewards[b]! - rewards[a]! || a - b);
   const ranks = new Array<number>(rewards.length);
   order.forEach((index, position) => { ranks[index] = position + 1; });

@@ -44,8 +44,11 @@ export function mapSource(tensors: ReadonlyMap<string, TensorData>, source = '<m
 /** What the safetensors reader can widen: F16 / BF16 become float32, I32 / I64 position ids int32. */
 const ACCEPTED_DTYPES: AcceptedDtypes = { float: ['F32', 'F16', 'BF16'], integer: ['I64', 'I32'] };
 
-/** Keys listed in an error message: the first MAX_LISTED, then how many more (a config with 10,000 layers misses 320,000). */
-const MAX_LISTED = 20;
+/**
+ * Keys listed in an error's details: the first MAX_LISTED, then how many more. Every key of a real
+ * checkpoint (ImageReward-v1.0 has about 900), yet bounded: a config with 10,000 layers misses 320,000.
+ */
+const MAX_LISTED = 1000;
 function listed(items: readonly string[]): string {
   return `${items.slice(0, MAX_LISTED).join('\n  ')}${items.length > MAX_LISTED ? `\n  ... (${items.length - MAX_LISTED} more)` : ''}`;
 }
@@ -81,12 +84,16 @@ export function loadWeights<T>(source: WeightSource, spec: Spec<T>, config: Imag
 
   if (!structurallyOk || badValues.length > 0) {
     disposeAll(tensors);
-    const parts: string[] = [];
-    if (missing.length) parts.push(`${missing.length} missing key(s):\n  ${listed(missing)}`);
-    if (misShaped.length) parts.push(`${misShaped.length} mis-shaped key(s):\n  ${listed(misShaped)}`);
-    if (badDtype.length) parts.push(`${badDtype.length} key(s) with a wrong dtype:\n  ${listed(badDtype)}`);
-    if (badValues.length) parts.push(`${badValues.length} key(s) with bad values (NaN/Inf, positions out of range):\n  ${listed(badValues)}`);
-    throw new WeightsError(`${where}: weights do not fit the ImageReward config: ${parts.join('\n')}`);
+    const groups: [string, string[]][] = [
+      ['missing key(s)', missing], ['mis-shaped key(s)', misShaped], ['key(s) with a wrong dtype', badDtype],
+      ['key(s) with bad values (NaN/Inf, positions out of range)', badValues],
+    ];
+    const found = groups.filter(([, list]) => list.length > 0);
+    const counts = found.map(([what, list]) => `${list.length} ${what}`).join(', ');
+    const first = found[0]![1][0]!;
+    throw new WeightsError(`${where}: weights do not fit the ImageReward config: ${counts} (first: ${first})`, {
+      details: found.map(([what, list]) => `${list.length} ${what}:\n  ${listed(list)}`).join('\n'),
+    });
   }
 
   const unexpectedKeys = [...unexpected].sort();

@@ -19,20 +19,20 @@ export function preferenceAccuracy(
   rewards: readonly ArrayLike<number>[],
 ): PreferenceAccuracy {
   if (rankings.length !== rewards.length) {
-    throw new InputError(`preferenceAccuracy: ${rankings.length} rankings but ${rewards.length} reward lists`);
+    throw new InputError(`${rankings.length} rankings but ${rewards.length} reward lists (one list of rewards per ranked prompt)`);
   }
   let pairs = 0;
   let correct = 0;
   rankings.forEach((ranking, i) => {
     const r = rewards[i]!;
     if (r.length !== ranking.length) {
-      throw new InputError(`preferenceAccuracy: record ${i} has ${ranking.length} ranks but ${r.length} rewards`);
+      throw new InputError(`record ${i} has ${ranking.length} ranks but ${r.length} rewards`);
     }
     for (const { better, worse } of rankPairs(ranking)) {
       pairs++;
       if (r[better]! > r[worse]!) correct++;
     }
   });
-  if (pairs === 0) throw new InputError('preferenceAccuracy: no pair of generations has different human ranks');
+  if (pairs === 0) throw new InputError('no pair of generations has different human ranks (every prompt\'s images are tied), so there is no accuracy to measure: give a dataset where some prompt ranks its images differently');
   return { accuracy: correct / pairs, correct, pairs };
 }

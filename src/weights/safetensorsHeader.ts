@@ -100,10 +100,29 @@ export function parseHeader(source: string, headerBytes: Uint8Array, dataLength?
 export function headerLength(source: string, first8: Uint8Array, size: number): number {
   if (size < 8 || first8.length < 8) throw new SafetensorsError(`${source}: ${size} bytes is too short for a safetensors file`);
   const len = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
-  if (len > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
-    throw new SafetensorsError(`${source}: header length ${len} exceeds the file (${size} bytes) or the ${MAX_HEADER_BYTES}-byte limit`);
+  const limit = Math.min(MAX_HEADER_BYTES, size - 8);
+  if (len > BigInt(limit)) {
+    throw new SafetensorsError(`${source}: ${notSafetensors(first8, limit === MAX_HEADER_BYTES ? `the ${MAX_HEADER_BYTES}-byte limit of a header` : `the whole file, ${size} bytes`)}`);
   }
   return Number(len);
+}
+
+/**
+ * Why a file whose first 8 bytes are no header length (they say more than the file holds, or than any header) is not
+ * safetensors, naming what it looks like instead: a zip (torch.save's .pt), a pickle, text.
+ */
+function notSafetensors(first: Uint8Array, past: string): string {
+  const hex = [...first].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  let looksLike = '';
+  if (first[0] === 0x50 && first[1] === 0x4b && first[2] === 0x03 && first[3] === 0x04) {
+    looksLike = 'it is a zip archive, as torch.save writes a .pt checkpoint: load it as a .pt (rename it) or convert it with `imagereward convert`';
+  } else if (first[0] === 0x80 && first[1]! >= 2 && first[1]! <= 5) {
+    looksLike = 'it is a Python pickle (a legacy torch.save checkpoint?), not safetensors';
+  } else if (first.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f))) {
+    looksLike = `it is text (starts with ${JSON.stringify(new TextDecoder().decode(first))})`;
+  }
+  return `not a safetensors file (a safetensors file starts with the 8-byte length of its JSON header; `
+    + `these first 8 bytes, ${hex}, give more than ${past})${looksLike ? `: ${looksLike}` : ''}`;
 }
 
 /** A fresh typed array of `n` elements of `dtype`. */
