@@ -87,6 +87,22 @@ export async function checkConverted(outPath: string, verify: boolean): Promise<
   return { ok: true };
 }
 
+/**
+ * The sha256 the conversion record states for `outPath`, while the file is still the one recorded
+ * (same size and mtime; the load has checked it, see checkConverted); null when there is no record
+ * or the file moved on. It is the content identity of converted weights, without hashing them again.
+ */
+export function recordedSha256(outPath: string): string | null {
+  const record = readRecord(outPath);
+  if (record === null) return null;
+  try {
+    const stat = statSync(outPath);
+    return stat.size === record.output.size && stat.mtimeMs === record.output.mtimeMs ? record.output.sha256 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The error for an output that failed its check when the source is gone. */
 export function staleConversionError(outPath: string, ptPath: string, reason: string): SafetensorsError {
   return new SafetensorsError(

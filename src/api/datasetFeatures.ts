@@ -1,4 +1,7 @@
-/** CLS features of a dataset through a loaded ImageReward, with the on-disk cache when a folder is given. */
+/**
+ * CLS features of a dataset through a loaded ImageReward, with the on-disk cache when a folder is
+ * given, keyed by the weights' content (featureModelId.ts; `verify` hashes them again).
+ */
 import type { ImageReward } from './imagereward.js';
 import type { PreferenceDataset } from '../train/dataset.js';
 import { FeatureCache } from '../train/feature-cache.js';
@@ -15,9 +18,13 @@ export async function datasetFeatures(
   dataset: PreferenceDataset,
   cacheDir: string | undefined,
   progress: Progress,
+  verify = false,
 ): Promise<DatasetFeatures> {
-  const modelId = featureModelId(model.description.source, model.config);
-  const cache = cacheDir === undefined ? undefined : new FeatureCache(cacheDir, modelId, model.config.med.hiddenSize);
+  const source = model.description.source;
+  const { id: modelId, label } = await featureModelId(source, model.config, cacheDir, verify);
+  const cache = cacheDir === undefined ? undefined : new FeatureCache(cacheDir, modelId, model.config.med.hiddenSize, {
+    label, about: { model: source.requested, weights: source.weightsPath },
+  });
   const total = dataset.records.reduce((n, r) => n + r.generations.length, 0);
   const extracted = await withTask(progress, 'features', total, 'images', (task) => extractFeatures(model, dataset, {
     ...(cache ? { cache } : {}),

@@ -1,10 +1,12 @@
 /**
  * `imagereward` entry point. Exit codes: 0 success, 2 bad input (any ImageRewardError or bad
  * arguments), 1 internal failure. Errors go to stderr; with --json they are a JSON object too.
- * Global flags, accepted by every command: --verbose and --quiet.
+ * Global flags, accepted by every command: --verbose and --quiet. SIGINT / SIGTERM remove the temp
+ * files of the job under way (util/interrupt.ts) and exit 130 / 143, saying what was undone.
  */
 import { parseArgs } from 'node:util';
 import { ImageRewardError } from '../errors.js';
+import { exitOnInterrupt } from '../util/interrupt.js';
 import { createProgress } from '../util/progress.js';
 import type { CliContext, CliIO, Command, OptionSpec } from './command.js';
 import { COMMANDS } from './commands/index.js';
@@ -47,6 +49,12 @@ function helpText(): string {
   ].join('\n');
 }
 
+/** `--cache` given to a command that only has the model cache: say which flag is which. */
+function cacheHint(command: Command, message: string): string {
+  if (!message.includes("Unknown option '--cache'") || !('cache-dir' in command.options)) return '';
+  return `\n(${command.name} has no feature cache: --cache DIR belongs to features, eval and train-head; the model cache is --cache-dir DIR)`;
+}
+
 /** Thrown for bad command-line usage; reported like bad input (exit 2). */
 export class UsageError extends ImageRewardError {
   constructor(message: string) {
@@ -72,6 +80,12 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   const command: Command | undefined = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
   const verbose = rest.includes('--verbose');
+  if (io === defaultIO) {
+    exitOnInterrupt((signal, notes) => {
+      if (io.isTTY) process.stderr.write('\n'); // past a progress bar
+      io.err(`imagereward ${name}: interrupted by ${signal}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`);
+    });
+  }
   try {
     if (name === '--version') return printVersion(rest, io);
     if (!command) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
@@ -83,7 +97,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     try {
       parsed = parseArgs({ args: [...rest], options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new UsageError(`${(err as Error).message}\n${command.usage}`);
+      throw new UsageError(`${(err as Error).message}${cacheHint(command, (err as Error).message)}\n${command.usage}`);
     }
     return await command.run(parsed, context(io, parsed.values.verbose === true, parsed.values.quiet === true));
   } catch (err) {

@@ -1,6 +1,8 @@
 /**
  * Resumable, verified download of one file. Bytes go to `{dest}.partial`; an interrupted transfer
- * is continued with an HTTP Range request (now, up to `retries` times, or on the next run). The file
+ * is continued with an HTTP Range request (now, up to `retries` times, or on the next run). On
+ * SIGINT / SIGTERM the `.partial` is kept on purpose (it is what the next run resumes, under a
+ * visible name, and the CLI says so) while the hidden verification copy is removed. The file
  * is renamed to `dest` only after its size and sha256 check out; a file that fails its check is
  * deleted, so the cache never holds a bad copy. Redirects (the hub answers 302 to its CDN) are
  * followed by hand so that the hub's `x-linked-etag` / `x-linked-size` (the sha256 and size of an
@@ -10,6 +12,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, existsSync, fsyncSync, closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeAll } from '../util/fs.js';
+import { onInterrupt, removeOnInterrupt } from '../util/interrupt.js';
 import { DownloadError } from './errors.js';
 
 export interface DownloadOptions {
@@ -105,10 +108,22 @@ async function hashFile(path: string): Promise<Hash> {
 
 /** Downloads `url` to `dest` (see the module comment). Throws DownloadError naming url and dest. */
 export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+  const partial = `${dest}.partial`;
+  const untrack = onInterrupt(() => {
+    const kept = existsSync(partial) ? statSync(partial).size : 0;
+    return kept > 0 ? `kept ${(kept / 1048576).toFixed(1)} MiB downloaded in ${partial}: the next run resumes it (delete it to start over)` : undefined;
+  });
+  try {
+    return await downloadTo(url, dest, partial, options);
+  } finally {
+    untrack();
+  }
+}
+
+async function downloadTo(url: string, dest: string, partial: string, options: DownloadOptions): Promise<DownloadResult> {
   const fail = (message: string, cause?: unknown): never => {
     throw new DownloadError(message, [{ url, path: dest }], cause === undefined ? undefined : { cause });
   };
-  const partial = `${dest}.partial`;
   mkdirSync(dirname(dest), { recursive: true });
   let offset = existsSync(partial) ? statSync(partial).size : 0;
   const resumedFrom = offset;
@@ -196,6 +211,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
   // The bytes are checked as they are on disk, after moving them to a name of their own: what
   // reaches `dest` is exactly what was hashed, whatever else wrote to the `.partial` name.
   const staged = `${dest}.${randomBytes(6).toString('hex')}.verify`;
+  const untrackStaged = removeOnInterrupt(staged);
   try {
     renameSync(partial, staged);
   } catch (err) {
@@ -217,5 +233,6 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     return { path: dest, bytes: size, sha256, resumedFrom, verifiedBy };
   } finally {
     rmSync(staged, { force: true });
+    untrackStaged();
   }
 }

@@ -21,6 +21,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSyn
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { writeAll } from '../util/fs.js';
+import { onInterrupt } from '../util/interrupt.js';
 
 export interface LockOwner { pid: number; host: string; token: string }
 
@@ -174,9 +175,11 @@ export async function withFileLock<T>(
   };
   const timer = setInterval(heartbeat, heartbeatMs);
   timer.unref();
+  const untrack = onInterrupt(() => { removeLock(lockPath, me.token, me, staleMs); return undefined; });
   try {
     return await work(heartbeat);
   } finally {
+    untrack();
     clearInterval(timer);
     removeLock(lockPath, me.token, me, staleMs);
   }

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileError } from '../errors.js';
+import { removeOnInterrupt } from './interrupt.js';
 
 /**
  * Largest file readFileChecked reads unless told otherwise: more than any image Pillow would open
@@ -119,22 +120,27 @@ export function tempPathFor(target: string): string {
 
 /**
  * Writes a file atomically: `write` gets a file descriptor of a temp file beside `target`; on success
- * the temp file is fsynced and renamed over `target`, on failure it is removed. Readers never see a
- * half-written file.
+ * the temp file is fsynced and renamed over `target`, on failure (or SIGINT / SIGTERM, see
+ * util/interrupt.ts) it is removed. Readers never see a half-written file.
  */
 export async function writeFileAtomic(target: string, write: (fd: number) => void | Promise<void>): Promise<void> {
   mkdirSync(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
-  const fd = openSync(tmp, 'w');
+  const untrack = removeOnInterrupt(tmp); // SIGINT / SIGTERM meanwhile: the temp file goes too
   try {
-    await write(fd);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, target);
-  } catch (err) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(tmp, { force: true });
-    throw err;
+    const fd = openSync(tmp, 'w');
+    try {
+      await write(fd);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(tmp, target);
+    } catch (err) {
+      try { closeSync(fd); } catch { /* already closed */ }
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  } finally {
+    untrack();
   }
 }
 

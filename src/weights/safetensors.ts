@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { SafetensorsError } from '../errors.js';
 import { openForReading, writeAll, writeFileAtomic } from '../util/fs.js';
+import { yieldToSignals } from '../util/interrupt.js';
 import { DTYPE_SIZES, type Dtype, type TypedData } from './dtype.js';
 import { allocTyped, headerLength, numElements, parseHeader, type TensorData, type TensorInfo } from './safetensorsHeader.js';
 
@@ -157,7 +158,10 @@ export async function writeSafetensors(path: string, entries: readonly TensorToW
     new DataView(len.buffer).setBigUint64(0, BigInt(header.length), true);
     writeAll(fd, len);
     writeAll(fd, header);
-    for (const e of entries) writeAll(fd, await dataOf(e));
+    for (const e of entries) {
+      writeAll(fd, await dataOf(e));
+      await yieldToSignals(); // a 1.8 GB conversion stays interruptible tensor by tensor
+    }
   });
 }
 

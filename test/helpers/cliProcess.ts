@@ -24,6 +24,8 @@ export interface CliProcessOptions {
    * when a progress line shows that the job is under way.
    */
   readonly signalWhen?: (stderr: string) => NodeJS.Signals | undefined;
+  /** Polled every 50 ms while the child runs (e.g. a file appearing); a signal it returns is sent once. */
+  readonly signalPoll?: () => NodeJS.Signals | undefined;
 }
 
 export function runCli(argv: readonly string[], options: CliProcessOptions = {}): Promise<CliRun> {
@@ -37,16 +39,21 @@ export function runCli(argv: readonly string[], options: CliProcessOptions = {})
     let stderr = '';
     let signalled = false;
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    const send = (signal: NodeJS.Signals | undefined) => {
+      if (!signal || signalled) return;
+      signalled = true;
+      child.kill(signal);
+    };
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
-      const signal = signalled ? undefined : options.signalWhen?.(stderr);
-      if (signal) {
-        signalled = true;
-        child.kill(signal);
-      }
+      if (!signalled) send(options.signalWhen?.(stderr));
     });
+    const poll = options.signalPoll && setInterval(() => { if (!signalled) send(options.signalPoll!()); }, 50);
     child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
 }

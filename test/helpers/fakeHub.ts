@@ -17,6 +17,8 @@ export class FakeHub {
   /** Announce this sha256 on the redirect instead of the real one. */
   fakeSha: string | undefined;
   ignoreRange = false;
+  /** Send this many body bytes, then nothing more, keeping the connection open (a stalled transfer). */
+  stallAfter: number | undefined;
   /** Hold every CDN answer back this long (a slow transfer other processes can overlap with). */
   cdnDelayMs = 0;
   private server: Server | undefined;
@@ -65,6 +67,10 @@ export class FakeHub {
     const headers: Record<string, string> = { 'content-length': String(body.length - start), 'accept-ranges': 'bytes' };
     if (m && !this.ignoreRange) headers['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
     res.writeHead(m && !this.ignoreRange ? 206 : 200, headers);
+    if (this.stallAfter !== undefined) {
+      res.write(body.subarray(start, start + this.stallAfter));
+      return;
+    }
     if (this.cutTimes > 0) {
       this.cutTimes--;
       res.write(body.subarray(start, start + this.cutAfter), () => res.destroy());

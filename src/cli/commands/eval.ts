@@ -1,10 +1,9 @@
 /** `imagereward eval DATA`: preference accuracy of a model (optionally with a trained head) as upstream test.py. */
-import { resolve } from 'node:path';
-import { flagOption, stringOption, type Command } from '../command.js';
+import { flagOption, type Command } from '../command.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../api/datasetFeatures.js';
 import { evaluatePreferences } from '../../train/evaluate.js';
-import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional } from './modelOptions.js';
+import { featureCacheOption, loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional } from './modelOptions.js';
 
 const usage = [
   'usage: imagereward eval DATA [--head HEAD] [--cache DIR] [options]',
@@ -26,11 +25,11 @@ export const evalCommand: Command = {
   options: { ...MODEL_OPTIONS, cache: { type: 'string' } },
   async run(args, io) {
     const data = onePositional(args, 'DATA file', usage);
-    const cacheOption = stringOption(args, 'cache');
+    const cache = featureCacheOption(args, usage, false);
     const dataset = await loadPreferenceDataset(data);
     const model = await loadModelFromArgs(args, io);
     try {
-      const f = await datasetFeatures(model, dataset, cacheOption === undefined ? undefined : resolve(cacheOption), io.progress);
+      const f = await datasetFeatures(model, dataset, cache, io.progress, flagOption(args, 'verify'));
       const result = evaluatePreferences(model.model, f.records);
       const summary = {
         dataset: dataset.file, model: model.description.source.requested, head: model.description.head ?? null,

@@ -1,4 +1,5 @@
 /** The options every model-using command shares (--model, --backend, --vocab, ...) and how they load a model. */
+import { resolve } from 'node:path';
 import { ImageReward } from '../../api/imagereward.js';
 import { InputError } from '../../errors.js';
 import { stringOption, type CliContext, type OptionSpec, type ParsedCommandArgs } from '../command.js';
@@ -41,7 +42,8 @@ export const MODEL_USAGE = [
   '  --vocab FILE       vocab.txt (default: beside the model, else bert-base-uncased from the cache)',
   '  --med-config FILE  med_config.json to use instead of the model\'s own',
   '  --vit-config FILE  vit_config.json to use instead of the model\'s own',
-  '  --cache-dir DIR    cache (default: $IMAGEREWARD_CACHE, else ~/.cache/imagereward)',
+  '  --cache-dir DIR    model cache: downloads, conversions (default: $IMAGEREWARD_CACHE, else ~/.cache/imagereward);',
+  '                     not the feature cache, which is --cache DIR of features, eval and train-head',
   '  --head FILE        head-only safetensors (mlp.layers.*) overlaid on the model\'s head',
   '  --batch-size N     images per encoder call (default 4)',
   '  --offline          never download; say which files to place where',
@@ -68,6 +70,26 @@ export function requiredOption(args: ParsedCommandArgs, name: string, usage: str
   const v = stringOption(args, name);
   if (v === undefined) throw new InputError(`--${name} is required\n${usage}`);
   return v;
+}
+
+/**
+ * `--cache DIR`, the feature cache of features / eval / train-head, resolved. `--cache-dir` (the
+ * model cache: downloads, conversions) given without `--cache` is taken for the mix-up it usually
+ * is and refused, naming both flags; `required`: --cache must be given.
+ */
+export function featureCacheOption(args: ParsedCommandArgs, usage: string, required: boolean): string | undefined {
+  const cache = stringOption(args, 'cache');
+  const modelCache = stringOption(args, 'cache-dir');
+  if (cache === undefined && modelCache !== undefined) {
+    throw new InputError(`--cache-dir ${modelCache} is the model cache (downloads, conversions), not the feature cache: `
+      + `pass --cache ${modelCache} for the features${required ? '' : ' (or set IMAGEREWARD_CACHE to move the model cache and keep the features in memory)'}; `
+      + 'give both flags if you meant both');
+  }
+  if (cache === undefined) {
+    if (required) throw new InputError(`--cache DIR (the feature cache) is required\n${usage}`);
+    return undefined;
+  }
+  return resolve(cache);
 }
 
 export async function loadModelFromArgs(args: ParsedCommandArgs, io: CliContext): Promise<ImageReward> {

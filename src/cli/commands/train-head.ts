@@ -11,7 +11,7 @@ import {
   DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions, type TrainHeadResult, type TrainingRecord,
 } from '../../train/trainer.js';
 import type { ImageRewardConfig } from '../../model/config.js';
-import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional, requiredOption } from './modelOptions.js';
+import { featureCacheOption, loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, onePositional, requiredOption } from './modelOptions.js';
 
 const usage = [
   'usage: imagereward train-head DATA -o HEAD.safetensors [--val DATA2 | --val-split F] [options]',
@@ -24,7 +24,8 @@ const usage = [
   'Starts from the model\'s head (or from --head).',
   '',
   '  -o, --output FILE        head file to write (required)',
-  '  --cache DIR              feature cache (see `imagereward features`); default: features in memory only',
+  '  --cache DIR              feature cache (see `imagereward features`; not --cache-dir, the model cache);',
+  '                           default: features in memory only',
   '  --val DATA2              validation dataset',
   '  --val-split F            hold out this fraction of DATA\'s prompts (seeded) for validation instead',
   `  --epochs N               (default ${D.epochs})`,
@@ -109,16 +110,15 @@ export const trainHeadCommand: Command = {
     const valSplit = stringOption(args, 'val-split') === undefined ? undefined
       : numberOption(args, 'val-split', 0, (n) => n > 0 && n < 1, 'a fraction in (0, 1)');
     if (valFile !== undefined && valSplit !== undefined) throw new InputError('give --val or --val-split, not both');
-    const cacheOption = stringOption(args, 'cache');
-    const cache = cacheOption === undefined ? undefined : resolve(cacheOption);
+    const cache = featureCacheOption(args, usage, false);
     const dataset = await loadPreferenceDataset(data);
     const valDataset = valFile === undefined ? undefined : await loadPreferenceDataset(valFile);
 
     const model = await loadModelFromArgs(args, io);
     try {
-      const features = await datasetFeatures(model, dataset, cache, io.progress);
+      const features = await datasetFeatures(model, dataset, cache, io.progress, flagOption(args, 'verify'));
       let train = features.records;
-      let validation = valDataset && (await datasetFeatures(model, valDataset, cache, io.progress)).records;
+      let validation = valDataset && (await datasetFeatures(model, valDataset, cache, io.progress, flagOption(args, 'verify'))).records;
       if (valSplit !== undefined) ({ train, validation } = splitRecords(train, valSplit, options.seed));
       const result = trainWithProgress(model.headWeights(), model.config, train, validation, options, io);
       const best = result.history[result.bestEpoch]!;
