@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { makeConfig, parseMedConfig, parseVitConfig } from '../src/model/config.js';
-import { checkpointKeys } from '../src/model/keys.js';
+import { checkpointKeys } from '../src/model/checkpoint.js';
 import { runCli } from './helpers/cliProcess.js';
 import { FakeHub } from './helpers/fakeHub.js';
 import { fixturePath, requireFixtures } from './helpers/fixtures.js';
