@@ -6,7 +6,6 @@
  */
 import { WeightsError } from '../errors.js';
 import type { ImageRewardConfig } from '../model/config.js';
-import type { ConfigOrigin } from './modelConfig.js';
 
 /** What ImageReward.load sees of a weights file: its tensor names and shapes. */
 export interface TensorShapes {
@@ -73,7 +72,7 @@ function medHint(file: TensorShapes, config: ImageRewardConfig, origin: string):
  * The error ImageReward.load raises for weights that do not fit: the summary line of `err`, then
  * what to pass. A file with neither encoder is named as not an ImageReward checkpoint.
  */
-export function configMismatchError(err: WeightsError, file: TensorShapes, config: ImageRewardConfig, origin: ConfigOrigin): WeightsError {
+export function configMismatchError(err: WeightsError, file: TensorShapes, config: ImageRewardConfig, origin: { readonly med: string; readonly vit: string }): WeightsError {
   const hasVit = file.names.some((n) => n.startsWith(VIT));
   const hasBert = file.names.some((n) => n.startsWith(BERT));
   let lines: string[];
