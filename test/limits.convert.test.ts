@@ -214,7 +214,7 @@ describe('limits 3: config values are bounded, error listings capped', function 
     const st = headerOnlySafetensors({ med_config: med({ num_hidden_layers: 1000 }), vit_config: vit({ depth: 1000 }) });
     const o = await runLimited('loadModel', file('listing.safetensors', st), { heapMiB: 256 });
     // the summary line and the config hint; the key list (at most 1000 per kind) is in err.details
-    expectTypedError(o, 'WEIGHTS_MISMATCH', /weights do not fit the ImageReward config: \d+ missing key\(s\)[^\n]* \(first: [^\n]+\)\n/, 160);
+    expectTypedError(o, 'WEIGHTS_MISMATCH', /weights do not fit the ImageReward config: \d+ missing key\(s\)[^\n]* \(first: [^\n]+\)/, 160);
     expect(o.message!.split('\n').length).to.be.at.most(8);
     expect(Number(/weights do not fit the ImageReward config: (\d+) missing key/.exec(o.message ?? '')?.[1])).to.be.above(30_000);
   });
