@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'FILE_UNREADABLE'
   | 'BACKEND_UNAVAILABLE'
   | 'DOWNLOAD_FAILED'
-  | 'DATASET_INVALID';
+  | 'DATASET_INVALID'
+  | 'TRAINING_NO_IMPROVEMENT';
 
 export interface ErrorOptions {
   readonly cause?: unknown;

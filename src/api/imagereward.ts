@@ -10,7 +10,7 @@ import { ConfigError, WeightsError } from '../errors.js';
 import { resolveImageDecoder, type JpegWebpDecoder } from '../image/index.js';
 import type { ImageRewardConfig } from '../model/config.js';
 import { ImageRewardModel } from '../model/imageRewardModel.js';
-import { overlayHead, readHeadFile } from '../model/headFile.js';
+import { overlayHead, readHeadFile, withRewardScale } from '../model/headFile.js';
 import { BertTokenizer } from '../tokenizer/index.js';
 import { SafetensorsReader } from '../weights/safetensors.js';
 import { checkBatchSize, ImageRewardCore, type ImageHandler } from './core.js';
@@ -83,11 +83,13 @@ export class ImageReward extends ImageRewardCore<ImageInput> {
     const tokenizer = await BertTokenizer.fromVocabFile(source.vocabPath, source.vocabSha256 ? { expectedSha256: source.vocabSha256 } : {});
     const reader = SafetensorsReader.open(source.weightsPath);
     try {
-      const { config, origin } = await resolveConfig(source.weightsPath, reader.metadata, source.configPaths);
-      if (tokenizer.vocabSize > config.med.vocabSize) {
-        throw new ConfigError(`vocab ${source.vocabPath} has ${tokenizer.vocabSize} tokens but the model embeds only ${config.med.vocabSize} (med_config vocab_size)`);
+      const { config: resolved, origin } = await resolveConfig(source.weightsPath, reader.metadata, source.configPaths);
+      if (tokenizer.vocabSize > resolved.med.vocabSize) {
+        throw new ConfigError(`vocab ${source.vocabPath} has ${tokenizer.vocabSize} tokens but the model embeds only ${resolved.med.vocabSize} (med_config vocab_size)`);
       }
-      const weights = options.head ? overlayHead(reader, readHeadFile(options.head, config).weights, config, `head ${options.head}`) : reader;
+      const headFile = options.head ? readHeadFile(options.head, resolved) : undefined;
+      const config = withRewardScale(resolved, headFile?.rewardScale); // a fine-tuned head's own scale (0 = average)
+      const weights = headFile && options.head ? overlayHead(reader, headFile.weights, config, `head ${options.head}`) : reader;
       let model: ImageRewardModel;
       try {
         model = ImageRewardModel.fromReader(weights, config);

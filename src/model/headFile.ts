@@ -1,7 +1,8 @@
 /**
  * Head-only safetensors files: the `mlp.layers.{0,2,4,6,7}.{weight,bias}` tensors of an ImageReward
  * checkpoint (same keys, same [out, in] layout as the upstream state_dict), float32, with the
- * training config and metrics as JSON strings in `__metadata__`. Such a file overlays the head of a
+ * training config and metrics as JSON strings in `__metadata__`, and the head's reward scale
+ * (RewardScale) unless it keeps the model's. Such a file overlays the head of a
  * base model (`imagereward ... --head head.safetensors`, overlayHead). In memory a head is
  * HeadWeights (the model's layout); the spec's layout step converts at the file boundary only.
  */
@@ -20,9 +21,43 @@ export function headKeySpecs(config: ImageRewardConfig): KeySpec[] {
   return [...headSpec(config).keys];
 }
 
+/**
+ * The reward scale a head file carries: reward = (raw - mean) / std with the mean and std of the
+ * head's own raw outputs on its training data (metadata `reward_mean`, `reward_std`), so that 0
+ * stays an average image under a fine-tuned head. A file without them keeps the model's constants
+ * (upstream's 0.16717 / 1.03334 for ImageReward-v1.0).
+ */
+export interface RewardScale {
+  readonly mean: number;
+  readonly std: number;
+}
+
 export interface HeadFile {
   readonly weights: HeadWeights;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The file's own reward scale, when it has one. */
+  readonly rewardScale?: RewardScale;
+}
+
+/** The metadata entries of a reward scale. */
+export function rewardScaleMetadata(scale: RewardScale): Record<string, string> {
+  return { reward_mean: String(scale.mean), reward_std: String(scale.std) };
+}
+
+function readRewardScale(path: string, metadata: Readonly<Record<string, string>>): RewardScale | undefined {
+  const { reward_mean: meanText, reward_std: stdText } = metadata;
+  if (meanText === undefined && stdText === undefined) return undefined;
+  const mean = Number(meanText);
+  const std = Number(stdText);
+  if (meanText === undefined || stdText === undefined || !Number.isFinite(mean) || !(std > 0 && Number.isFinite(std))) {
+    throw new WeightsError(`${path}: reward_mean ${JSON.stringify(meanText)} and reward_std ${JSON.stringify(stdText)} in its metadata are not a finite mean and a positive std`);
+  }
+  return { mean, std };
+}
+
+/** `config` with the reward normalisation of `scale` (the head file's), else unchanged. */
+export function withRewardScale<C extends ImageRewardConfig>(config: C, scale: RewardScale | undefined): C {
+  return scale === undefined ? config : { ...config, head: { ...config.head, rewardMean: scale.mean, rewardStd: scale.std } };
 }
 
 /**
@@ -56,7 +91,8 @@ export function readHeadFile(path: string, config: ImageRewardConfig): HeadFile 
     });
     const weights = { layers };
     validateHeadWeights(weights, config, path);
-    return { weights, metadata: { ...reader.metadata } };
+    const rewardScale = readRewardScale(path, reader.metadata);
+    return { weights, metadata: { ...reader.metadata }, ...(rewardScale ? { rewardScale } : {}) };
   } finally {
     reader.close();
   }

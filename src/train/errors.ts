@@ -13,3 +13,10 @@ export class DatasetError extends ImageRewardError {
     this.record = record;
   }
 }
+
+/** Training that ended without a head better than the one it started from (nothing is written). */
+export class TrainingError extends ImageRewardError {
+  constructor(message: string) {
+    super('TRAINING_NO_IMPROVEMENT', message);
+  }
+}

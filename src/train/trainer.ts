@@ -61,9 +61,22 @@ export interface EpochMetrics {
   readonly validation: SplitMetrics | undefined;
 }
 
+/** Mean and (population) standard deviation of a head's raw outputs over the training generations. */
+export interface RawRewardStats {
+  readonly mean: number;
+  readonly std: number;
+  /** How many (prompt, image) features they are taken over. */
+  readonly count: number;
+}
+
 export interface TrainHeadResult {
   /** The kept head (lowest validation loss, else the last epoch). */
   readonly weights: HeadWeights;
+  /**
+   * The kept head's raw outputs on its training data: the reward scale that keeps 0 = average
+   * (ImageReward.py z-scores with the base head's test-set constants, which a new head shifts).
+   */
+  readonly rawStats: RawRewardStats;
   readonly bestEpoch: number;
   readonly history: readonly EpochMetrics[];
   readonly stoppedEarly: boolean;
@@ -258,11 +271,31 @@ export function trainHead(
         break;
       }
     }
-    return { weights: best.weights ?? snapshot(), bestEpoch: best.epoch, history, stoppedEarly, options: opts };
+    const weights = best.weights ?? snapshot();
+    return { weights, rawStats: rawStats(weights, trainTable), bestEpoch: best.epoch, history, stoppedEarly, options: opts };
   } finally {
     tf.dispose([trainTable.matrix, ...(valTable ? [valTable.matrix] : []), ...variables]);
     optimizer.dispose();
   }
+}
+
+/** Mean and std (float64, population) of the raw outputs of `weights` over every row of `table`. */
+function rawStats(weights: HeadWeights, table: FeatureTable): RawRewardStats {
+  const raw = tf.tidy(() => {
+    const layers = weights.layers.map((l) => ({
+      weight: tf.tensor2d(l.weight, [l.weight.length / l.bias.length, l.bias.length]), // [in, out]
+      bias: tf.tensor1d(l.bias),
+    }));
+    return rawRewards(collapseHead(layers), table.matrix); // (N)
+  });
+  const values = raw.dataSync();
+  raw.dispose();
+  let sum = 0;
+  for (const v of values) sum += v;
+  const mean = sum / values.length;
+  let squares = 0;
+  for (const v of values) squares += (v - mean) ** 2;
+  return { mean, std: Math.sqrt(squares / values.length), count: values.length };
 }
 
 /** Splits records into train / validation deterministically: a seeded shuffle, the last `fraction` validates. */

@@ -5,7 +5,8 @@ import { InputError } from '../../errors.js';
 import { checkOutputFolder } from '../../util/fs.js';
 import { loadPreferenceDataset } from '../../train/dataset.js';
 import { datasetFeatures } from '../../api/datasetFeatures.js';
-import { writeHeadFile } from '../../model/headFile.js';
+import { rewardScaleMetadata, writeHeadFile, type RewardScale } from '../../model/headFile.js';
+import { checkImproved, stopReason } from './trainOutcome.js';
 import type { HeadWeights } from '../../model/head.js';
 import {
   DEFAULT_TRAIN_HEAD_OPTIONS as D, splitRecords, trainHead, type EpochMetrics, type TrainHeadOptions, type TrainHeadResult, type TrainingRecord,
@@ -21,7 +22,10 @@ const usage = [
   'epoch (seeded: same seed, same result). With validation data, keeps the epoch with the lowest',
   'validation loss and stops after --patience epochs without improvement. Writes a head-only',
   'safetensors (same keys as the checkpoint) for `--head`, with the config and metrics in its metadata.',
-  'Starts from the model\'s head (or from --head).',
+  'Starts from the model\'s head (or from --head). A run that keeps the untrained head (no epoch lowered the',
+  'validation loss, or the training loss did not fall) writes nothing and says what to change (exit 2).',
+  'The new head\'s rewards are re-normalised: mean and std of its raw outputs on the training data are',
+  'stored in the head file (reward_mean, reward_std) and used by --head, so 0 stays an average image.',
   '',
   '  -o, --output FILE        head file to write (required)',
   '  --cache DIR              feature cache (see `imagereward features`; not --cache-dir, the model cache);',
@@ -35,9 +39,12 @@ const usage = [
   `  --seed N                 (default ${D.seed})`,
   `  --train-layers K         train only the last K of the 5 Linear layers (default ${D.trainableLayers})`,
   `  --patience N             early-stopping patience in epochs (default ${D.patience})`,
+  '  --keep-upstream-scale    keep the model\'s reward constants (upstream: mean 0.16717, std 1.03334) instead of',
+  '                           re-normalising on the training data',
   MODEL_USAGE,
   '',
-  'JSON: {"output", "bestEpoch", "stoppedEarly", "pairs": {train, validation}, "initial", "best", "history"}',
+  'JSON: {"output", "bestEpoch", "stoppedEarly", "stopReason", "pairs": {train, validation}, "initial", "best",',
+  '       "history", "rewardScale": {"mean", "std", "source": "training data" | "model"}}',
 ].join('\n');
 
 function numberOption(args: ParsedCommandArgs, name: string, fallback: number, valid: (n: number) => boolean, what: string): number {
@@ -100,6 +107,7 @@ export const trainHeadCommand: Command = {
     seed: { type: 'string' },
     'train-layers': { type: 'string' },
     patience: { type: 'string' },
+    'keep-upstream-scale': { type: 'boolean' },
   },
   async run(args, io) {
     const output = resolve(requiredOption(args, 'output', usage));
@@ -121,15 +129,25 @@ export const trainHeadCommand: Command = {
       let validation = valDataset && (await datasetFeatures(model, valDataset, cache, io.progress, flagOption(args, 'verify'))).records;
       if (valSplit !== undefined) ({ train, validation } = splitRecords(train, valSplit, options.seed));
       const result = trainWithProgress(model.headWeights(), model.config, train, validation, options, io);
+      checkImproved(result, output);
       const best = result.history[result.bestEpoch]!;
+      const { rawStats } = result;
+      let scale: RewardScale | undefined;
+      if (!flagOption(args, 'keep-upstream-scale')) {
+        if (rawStats.std > 0 && Number.isFinite(rawStats.std) && Number.isFinite(rawStats.mean)) scale = { mean: rawStats.mean, std: rawStats.std };
+        else io.err(`imagereward train-head: warning: the new head gives the same raw reward to all ${rawStats.count} training images; keeping the model's reward scale`);
+      }
+      const rewardScale = scale ? { ...scale, source: 'training data' } : { mean: model.config.head.rewardMean, std: model.config.head.rewardStd, source: 'model' };
       const summary = {
         output,
         bestEpoch: result.bestEpoch,
         stoppedEarly: result.stoppedEarly,
+        stopReason: stopReason(result),
         pairs: { train: best.train.pairs, validation: best.validation?.pairs ?? 0 },
         initial: result.history[0]!,
         best,
         history: result.history,
+        rewardScale,
       };
       const trainConfig = {
         base_model: model.description.source.requested,
@@ -143,11 +161,15 @@ export const trainHeadCommand: Command = {
       await writeHeadFile(output, result.weights, model.config, {
         imagereward_head_training: JSON.stringify(trainConfig),
         imagereward_head_metrics: JSON.stringify({ bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history }),
+        ...(scale ? rewardScaleMetadata(scale) : {}),
       });
       io.out(flagOption(args, 'json') ? JSON.stringify(summary)
         : `wrote ${output}: epoch ${result.bestEpoch}, train accuracy ${(100 * best.train.accuracy).toFixed(2)}%`
           + ` (from ${(100 * summary.initial.train.accuracy).toFixed(2)}%)`
-          + (best.validation ? `, validation ${(100 * best.validation.accuracy).toFixed(2)}%` : ''));
+          + (best.validation ? `, validation ${(100 * best.validation.accuracy).toFixed(2)}%` : '')
+          + `; ${summary.stopReason}`
+          + (scale ? `; rewards re-normalised on the ${rawStats.count} training images (raw mean ${rewardScale.mean.toFixed(5)}, std ${rewardScale.std.toFixed(5)}; --keep-upstream-scale keeps the model's)`
+            : `; reward scale kept (mean ${rewardScale.mean.toFixed(5)}, std ${rewardScale.std.toFixed(5)})`));
       return 0;
     } finally {
       model.dispose();
