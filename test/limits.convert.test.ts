@@ -5,35 +5,18 @@
  * compared with a do-nothing child measured in the same run.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { CheckpointError, openTorchCheckpoint } from '../src/convert/index.js';
 import { ConfigError } from '../src/errors.js';
 import { IMAGEREWARD_V1_MED, IMAGEREWARD_V1_VIT, medConfigToJson, parseMedConfig, parseVitConfig, vitConfigToJson } from '../src/model/config.js';
 import { MAX_PICKLE_VALUES, PickleDict, unpickle, type PickleValue } from '../src/convert/pickle.js';
 import { runLimited, type LimitedOutcome } from './helpers/limited.js';
+import { useLimitSuite } from './helpers/limitSuite.js';
 import { concatBytes, zerosCrc32, zerosDeflatedRaw } from './helpers/makeFiles.js';
 import { buildZip, f32Bytes, PickleWriter, stateDictPickle, torchArchive, type TensorSpec } from './helpers/torchzip.js';
 
-let dir: string;
-let baselineMiB = NaN;
-before(async function () {
-  dir = mkdtempSync(join(tmpdir(), 'ir-limits-convert-'));
-  baselineMiB = (await runLimited('baseline', '', { heapMiB: 128 })).rssMiB;
-});
-after(() => { rmSync(dir, { recursive: true, force: true }); });
-
-function file(name: string, bytes: Uint8Array): string {
-  const p = join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-}
-
-function describeOutcome(o: LimitedOutcome): string {
-  return `${o.outcome} ${o.code ?? ''} ${o.message ?? ''} (${o.rssMiB.toFixed(0)} MiB, ${o.ms.toFixed(0)} ms) ${o.stderr.slice(-500)}`;
-}
+const limits = useLimitSuite('ir-limits-convert-');
+const { file, describeOutcome } = limits;
 
 /** Asserts a typed error with the message, within `extraMiB` of the do-nothing child's peak RSS. */
 function expectTypedError(o: LimitedOutcome, code: string, message: RegExp, extraMiB: number): void {
@@ -41,7 +24,7 @@ function expectTypedError(o: LimitedOutcome, code: string, message: RegExp, extr
   expect(o.code, describeOutcome(o)).to.equal(code);
   expect(o.message).to.match(message);
   expect(o.messageLength ?? 0).to.be.below(2000);
-  expect(o.rssMiB - baselineMiB, `${describeOutcome(o)}; baseline ${baselineMiB.toFixed(0)} MiB`).to.be.below(extraMiB);
+  limits.expectRssWithin(o, extraMiB);
 }
 
 /** A pickle program: PROTO 2, `body` (raw opcodes), STOP. */
@@ -143,7 +126,7 @@ describe('limits 5: zip storages are read only as far as a tensor views them', f
     const o = await runLimited('checkpoint', file('bomb.pt', pt), { heapMiB: 128, timeoutMs: 120_000 });
     expect(o.outcome, describeOutcome(o)).to.equal('ok');
     expect(o.value).to.deep.equal({ x: { shape: [1], sha256: sha256(new Uint8Array(4)) } });
-    expect(o.rssMiB - baselineMiB, `${describeOutcome(o)}; baseline ${baselineMiB.toFixed(0)} MiB`).to.be.below(64);
+    limits.expectRssWithin(o, 64);
   });
 
   it('a 1 GiB byteorder record is refused unread (was: an untyped string-length error)', async function () {

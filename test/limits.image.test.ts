@@ -5,9 +5,6 @@
  * (test/helpers/limited.ts) and are compared with a do-nothing child measured in the same run.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { decodeImage, ImageError } from '../src/image/index.js';
 import { toRgb } from '../src/image/convert.js';
@@ -19,30 +16,12 @@ import { centerCropBox, normalizeToChw, resizedSize } from '../src/image/transfo
 import { MODE_BANDS, type DecodedImage } from '../src/image/types.js';
 import { SeededRandom } from '../src/util/random.js';
 import { encodeJpeg, encodeWebp } from './helpers/encoders.js';
-import { runLimited, type LimitedOutcome } from './helpers/limited.js';
+import { runLimited } from './helpers/limited.js';
+import { useLimitSuite } from './helpers/limitSuite.js';
 import { concatBytes, pngOfRows } from './helpers/makeFiles.js';
 
-let dir: string;
-let baselineMiB = NaN;
-before(async function () {
-  dir = mkdtempSync(join(tmpdir(), 'ir-limits-image-'));
-  baselineMiB = (await runLimited('baseline', '', { heapMiB: 128 })).rssMiB;
-});
-after(() => { rmSync(dir, { recursive: true, force: true }); });
-
-function file(name: string, bytes: Uint8Array): string {
-  const p = join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-}
-
-function describeOutcome(o: LimitedOutcome): string {
-  return `${o.outcome} ${o.code ?? ''} ${o.message ?? ''} (${o.rssMiB.toFixed(0)} MiB, ${o.ms.toFixed(0)} ms) ${o.stderr.slice(-500)}`;
-}
-
-function expectRssWithin(o: LimitedOutcome, extraMiB: number): void {
-  expect(o.rssMiB - baselineMiB, `${describeOutcome(o)}; baseline ${baselineMiB.toFixed(0)} MiB`).to.be.below(extraMiB);
-}
+const limits = useLimitSuite('ir-limits-image-');
+const { file, describeOutcome, expectRssWithin } = limits;
 
 const sha256 = (b: ArrayBufferView): string => createHash('sha256').update(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)).digest('hex');
 
@@ -173,7 +152,7 @@ describe('limits 4: extreme aspect ratios in bounded memory, Pillow\'s pixels', 
       expect(o.value).to.deep.include({ resizedSize: [rw, rh], cropBox: centerCropBox(rw, rh, 224) });
       expect((o.value as { sha256: string }).sha256, c.name).to.equal(lineReference(decoded));
       expectRssWithin(o, 64);
-      if (process.env.LIMITS_VERBOSE) console.log(`      ${describeOutcome(o)}; baseline ${baselineMiB.toFixed(0)} MiB`);
+      if (process.env.LIMITS_VERBOSE) console.log(`      ${describeOutcome(o)}; baseline ${limits.baselineMiB.toFixed(0)} MiB`);
     });
   }
 

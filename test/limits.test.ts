@@ -4,10 +4,9 @@
  * peak RSS it reports is compared with a bound, and a watchdog turns a hang into a failure.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FileError } from '../src/errors.js';
@@ -15,32 +14,12 @@ import { DownloadError, downloadFile } from '../src/hub/index.js';
 import { decodeImage } from '../src/image/index.js';
 import { readFileChecked } from '../src/util/fs.js';
 import { rejection } from './helpers/assert.js';
-import { runLimited, type LimitedOutcome } from './helpers/limited.js';
+import { runLimited } from './helpers/limited.js';
+import { useLimitSuite } from './helpers/limitSuite.js';
 import { pngWithIdat, zerosDeflated } from './helpers/makeFiles.js';
 
-let dir: string;
-/** Peak RSS of a child that loads the same modules and does nothing (measured in this run). */
-let baselineMiB = NaN;
-before(async function () {
-  dir = mkdtempSync(join(tmpdir(), 'ir-limits-'));
-  baselineMiB = (await runLimited('baseline', '', { heapMiB: 128 })).rssMiB;
-});
-
-/** Asserts the case's peak RSS stayed within `extraMiB` of the do-nothing child's. */
-function expectRssWithin(o: LimitedOutcome, extraMiB: number): void {
-  expect(o.rssMiB - baselineMiB, `${describeOutcome(o)}; baseline ${baselineMiB.toFixed(0)} MiB`).to.be.below(extraMiB);
-}
-after(() => { rmSync(dir, { recursive: true, force: true }); });
-
-function file(name: string, bytes: Uint8Array): string {
-  const p = join(dir, name);
-  writeFileSync(p, bytes);
-  return p;
-}
-
-function describeOutcome(o: LimitedOutcome): string {
-  return `${o.outcome} ${o.code ?? ''} ${o.message ?? ''} (${o.rssMiB.toFixed(0)} MiB, ${o.ms.toFixed(0)} ms, ${JSON.stringify((o as { memory?: unknown }).memory)}) ${o.stderr.slice(-500)}`;
-}
+const limits = useLimitSuite('ir-limits-');
+const { file, describeOutcome, expectRssWithin } = limits;
 
 describe('limits 1: PNG inflate is capped at what the header needs', function () {
   it('a 1x1 PNG whose IDAT inflates to 256 MiB decodes its one pixel in bounded memory (was: RSS ~ the inflated size)', async function () {
@@ -81,7 +60,7 @@ describe('limits 6: only regular files are read, size-checked first', function (
   });
 
   it('a FIFO is refused at once (was: hangs waiting for a writer)', async function () {
-    const fifo = join(dir, 'pipe.png');
+    const fifo = join(limits.dir, 'pipe.png');
     execFileSync('mkfifo', [fifo]);
     const o = await runLimited('preprocess', fifo, { heapMiB: 128, timeoutMs: 20_000 });
     expect(o.outcome, describeOutcome(o)).to.equal('error');
@@ -125,7 +104,7 @@ describe('limits 7: downloads stop at the declared length', function () {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const dest = join(dir, 'endless.bin');
+      const dest = join(limits.dir, 'endless.bin');
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/file`;
       const err = await rejection(downloadFile(url, dest, { retries: 0 }));
       expect(err).to.be.instanceOf(DownloadError);
