@@ -4,7 +4,7 @@
  * (the output's `ranking`: 1 = best of the group). The whole file is read at once, up to
  * MAX_JSON_BYTES (test.json is about 0.3 MB); larger sets belong in JSONL / Parquet.
  */
-import { DatasetError } from '../train/errors.js';
+import { parseJsonArray } from '../train/dataset.js';
 import { readFileChecked } from '../util/fs.js';
 import { resolveImage } from './fields.js';
 import { badRow, type DatasetRow } from './row.js';
@@ -13,13 +13,7 @@ export const MAX_JSON_BYTES = 256 << 20;
 
 export async function* preferenceRows(path: string, base: string): AsyncGenerator<DatasetRow> {
   const text = (await readFileChecked(path, 'dataset', MAX_JSON_BYTES)).toString('utf8');
-  let records: unknown;
-  try {
-    records = JSON.parse(text);
-  } catch (err) {
-    throw new DatasetError(path, undefined, `is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  if (!Array.isArray(records)) throw new DatasetError(path, undefined, 'must be a JSON array of {"prompt", "generations"} records (test.json shape)');
+  const records = parseJsonArray(text, path, 'must be a JSON array of {"prompt", "generations"} records (test.json shape)');
   let row = 0;
   for (let group = 0; group < records.length; group++) {
     const r = records[group] as Record<string, unknown> | null;

@@ -38,14 +38,15 @@ export function parsePreferenceDataset(text: string, file: string): PreferenceDa
   return { file, records: raws.map((raw, i) => parseRecord(raw, i, file, base)) };
 }
 
-function parseJsonArray(text: string, file: string): unknown[] {
+/** `text` as a JSON array; anything else is a DatasetError naming `file` (`expected` says what it must be). */
+export function parseJsonArray(text: string, file: string, expected = 'must be a JSON array of records or JSON Lines'): unknown[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new DatasetError(file, undefined, `is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (!Array.isArray(json)) throw new DatasetError(file, undefined, 'must be a JSON array of records or JSON Lines');
+  if (!Array.isArray(json)) throw new DatasetError(file, undefined, expected);
   return json;
 }
 
