@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'DOWNLOAD_FAILED'
   | 'DATASET_INVALID'
-  | 'TRAINING_NO_IMPROVEMENT';
+  | 'TRAINING_NO_IMPROVEMENT'
+  | 'QUEUE_UNAVAILABLE'
+  | 'QUEUE_JOB_FAILED';
 
 export interface ErrorOptions {
   readonly cause?: unknown;
@@ -80,5 +82,16 @@ export class InputError extends ImageRewardError {
 export class BackendError extends ImageRewardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BACKEND_UNAVAILABLE', message, options);
+  }
+}
+
+/** The Redis of the queue mode cannot be reached or went away (UNAVAILABLE), or a job failed for good (JOB_FAILED). */
+export class QueueError extends ImageRewardError {
+  /** The Redis URL, password removed. */
+  readonly url: string;
+
+  constructor(code: 'QUEUE_UNAVAILABLE' | 'QUEUE_JOB_FAILED', url: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.url = url;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * score-dataset's engine: the rows of a dataset (one shard of them) not yet in the result log, scored a
- * batch at a time through scoreBatches and appended as each batch finishes. Rerunning the same command
- * resumes: rows already logged are skipped, a group with any row missing is scored again as a whole
- * (so its ranking is over the whole group) and only its missing rows are written.
+ * batch at a time and appended as each batch finishes. Rerunning the same command resumes: rows already
+ * logged are skipped, a group with any row missing is scored again as a whole (so its ranking is over
+ * the whole group) and only its missing rows are written. Where the batches are scored is the caller's:
+ * here through scoreBatches (`scoreDataset`), or by queue workers (src/queue, through `runDataset`).
  */
 import { scoreBatches, type ScoredPair, type StreamScorer } from '../api/scoreStream.js';
 import { ImageRewardError, InputError } from '../errors.js';
@@ -43,10 +44,19 @@ export interface ScoreDatasetSummary {
 }
 
 /** A row to score, and whether the log holds it already (then it is scored only for its group's ranking). */
-type PendingRow = DatasetRow & { readonly logged: boolean };
+export type PendingRow = DatasetRow & { readonly logged: boolean };
+
+/**
+ * Scores the pending rows, yielding the result records of each finished batch: one per pending row
+ * that is not `logged`, in any order; a group's rows must be ranked within one batch.
+ */
+export type BatchScorer = (pending: AsyncIterable<PendingRow> | Iterable<PendingRow>) => AsyncIterable<readonly ResultRecord[]>;
 
 /** The unit a shard takes and a batch keeps whole: the group, else the row. */
-const unitOf = (r: DatasetRow): number => r.group ?? r.row;
+export const unitOf = (r: DatasetRow): number => r.group ?? r.row;
+
+/** Rows that must share a batch: the rows of one group. */
+export const sameGroup = (a: DatasetRow, b: DatasetRow): boolean => a.group !== undefined && a.group === b.group;
 
 function checkLogged(row: DatasetRow, log: ResultLog): boolean {
   const had = log.logged.get(row.row);
@@ -121,7 +131,25 @@ export class RowFailure extends ImageRewardError {
   }
 }
 
+/** Batches scored here, through the model's streaming scorer. */
+export function localScorer(ir: StreamScorer, maxPairs?: number): BatchScorer {
+  return async function* (pending) {
+    const batches = scoreBatches(ir, pending, { ...(maxPairs !== undefined ? { maxPairs } : {}), sameUnit: sameGroup });
+    for await (const batch of batches) yield batchRecords(batch).filter((_, i) => !batch[i]!.pair.logged);
+  };
+}
+
 export async function scoreDataset(ir: StreamScorer, source: DatasetSource, options: ScoreDatasetOptions): Promise<ScoreDatasetSummary> {
+  return runDataset(source, options, localScorer(ir, options.maxPairs));
+}
+
+/**
+ * Scores the shard's missing rows with `scorer` and appends each batch. A record is written only for a
+ * pending row of this run that the log does not hold yet (matched by row key): a batch delivered twice
+ * (a queue job retried after its results came in) or a record for a row the run did not ask for
+ * changes nothing, and a pending row the scorer never answers is an error, not a silent gap.
+ */
+export async function runDataset(source: DatasetSource, options: Omit<ScoreDatasetOptions, 'maxPairs'>, scorer: BatchScorer): Promise<ScoreDatasetSummary> {
   const start = performance.now();
   const log = await ResultLog.open(options.log);
   try {
@@ -130,14 +158,21 @@ export async function scoreDataset(ir: StreamScorer, source: DatasetSource, opti
     let errors = counted.errors;
     let scored = 0;
     let firstResult: number | null = null;
+    const wanted = new Map<number, string>();
+    async function* tracked(): AsyncGenerator<PendingRow> {
+      for await (const row of pendingRows(source, log, options.shard)) {
+        if (!row.logged) wanted.set(row.row, rowFingerprint(row.prompt, row.imageName));
+        yield row;
+      }
+    }
     await withTask(options.progress ?? NO_PROGRESS, 'score-dataset', counted.rows, 'images', async (task) => {
       task.update(done, `${errors} errors`);
-      const batches = scoreBatches(ir, pendingRows(source, log, options.shard), {
-        ...(options.maxPairs !== undefined ? { maxPairs: options.maxPairs } : {}),
-        sameUnit: (a: PendingRow, b: PendingRow) => a.group !== undefined && a.group === b.group,
-      });
-      for await (const batch of batches) {
-        const records = batchRecords(batch).filter((_, i) => !batch[i]!.pair.logged);
+      for await (const batch of scorer(tracked())) {
+        const records = batch.filter((r) => {
+          if (wanted.get(r.row) !== rowFingerprint(r.prompt, r.image)) return false;
+          wanted.delete(r.row);
+          return true;
+        });
         const failed = options.failFast ? records.findIndex((r) => 'error' in r) : -1;
         log.append(failed >= 0 ? records.slice(0, failed) : records);
         if (failed >= 0) throw new RowFailure(records[failed] as ResultRecord & { error: { code: ImageRewardError['code']; message: string } });
@@ -148,6 +183,9 @@ export async function scoreDataset(ir: StreamScorer, source: DatasetSource, opti
         task.update(done, `${errors} errors`);
       }
     });
+    if (wanted.size > 0) {
+      throw new ImageRewardError('DATASET_INVALID', `${wanted.size} rows were not scored (row ${wanted.keys().next().value} first): the scorer ended without them; rerun to score them`);
+    }
     const seconds = (performance.now() - start) / 1000;
     return {
       rows: counted.rows,

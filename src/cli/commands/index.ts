@@ -10,7 +10,8 @@ import { scoreCommand } from './score.js';
 import { scoreDatasetCommand } from './score-dataset.js';
 import { mergeCommand } from './merge.js';
 import { benchmarkCommand } from './benchmark.js';
+import { workerCommand } from './worker.js';
 import { tokenizeCommand } from './tokenize.js';
 import { trainHeadCommand } from './train-head.js';
 
-export const COMMANDS: readonly Command[] = [scoreCommand, scoreDatasetCommand, mergeCommand, benchmarkCommand, inspectCommand, tokenizeCommand, preprocessCommand, infoCommand, convertCommand, featuresCommand, trainHeadCommand, evalCommand];
+export const COMMANDS: readonly Command[] = [scoreCommand, scoreDatasetCommand, mergeCommand, workerCommand, benchmarkCommand, inspectCommand, tokenizeCommand, preprocessCommand, infoCommand, convertCommand, featuresCommand, trainHeadCommand, evalCommand];
