@@ -1,8 +1,8 @@
 /**
- * Memory of score-dataset is bounded by the batch, not by the dataset: the same command over 150 and
- * over 1500 distinct generated images (tiny model, real processes) peaks at the same resident set and
+ * Memory of score-dataset is bounded by the batch, not by the dataset: the same command over 300 and
+ * over 3000 distinct generated images (tiny model, real processes) peaks at the same resident set and
  * the same wasm heap. Holding every image's embedding until the end, as `score` did, would add about
- * 50 KB of wasm heap per image here (197 tokens x 64 floats): 75 MB over the larger run.
+ * 50 KB of wasm heap per image here (197 tokens x 64 floats): 135 MB over the larger run.
  * The children run with a 128 MiB V8 heap limit: V8 otherwise lets garbage pile up towards its much
  * larger default limit before a full collection, and peak RSS would measure its heuristics, not what
  * is live (a design that kept per-image data in JS would run out of that heap).
@@ -28,11 +28,11 @@ describe('score-dataset memory over thousands of distinct images', function () {
 
   after(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
 
-  it('peak RSS and wasm heap do not grow with the row count (150 vs 1500 rows)', async function () {
-    this.timeout(300_000); // about 40 s on an idle 2-core machine; much more when it is shared
-    const { rows } = writeNoiseImages(tmp, 1500, 7);
+  it('peak RSS and wasm heap do not grow with the row count (300 vs 3000 rows)', async function () {
+    this.timeout(600_000); // about 80 s on an idle 2-core machine; much more when it is shared
+    const { rows } = writeNoiseImages(tmp, 3000, 7);
     const summaries: Summary[] = [];
-    for (const n of [150, 1500]) {
+    for (const n of [300, 3000]) {
       const input = join(tmp, `rows-${n}.jsonl`);
       const out = join(tmp, `out-${n}.jsonl`);
       writeJsonl(input, rows.slice(0, n));
