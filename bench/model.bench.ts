@@ -14,29 +14,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { machineLine, median } from './machine.js';
 import { profileKernels, profileRows } from './kernelProfile.js';
-import { prng, randomWeights } from './randomWeights.js';
+import { prng, randomInputs, randomWeights } from './randomWeights.js';
 import { selectBackend, type BackendChoice } from '../src/backend.js';
 import { IMAGEREWARD_V1, type ImageRewardConfig } from '../src/model/config.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-function inputs(n: number, seed: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; pixels: tf.Tensor4D } {
-  const rand = prng(seed);
-  const L = IMAGEREWARD_V1.maxLength;
-  const ids = new Int32Array(n * L);
-  const mask = new Int32Array(n * L);
-  for (let b = 0; b < n; b++) {
-    const words = 12 + b;
-    ids[b * L] = 101;
-    for (let i = 1; i <= words; i++) ids[b * L + i] = 1000 + Math.floor(rand() * 29000);
-    ids[b * L + words + 1] = 102;
-    for (let i = 0; i <= words + 1; i++) mask[b * L + i] = 1;
-  }
-  const S = IMAGEREWARD_V1.vit.imgSize;
-  const px = Float32Array.from({ length: n * 3 * S * S }, () => 4 * rand() - 2);
-  return { ids: tf.tensor2d(ids, [n, L], 'int32'), mask: tf.tensor2d(mask, [n, L], 'int32'), pixels: tf.tensor4d(px, [n, 3, S, S]) };
-}
 
 function heapBytes(): number {
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
@@ -121,7 +104,7 @@ interface ChildResult {
 }
 
 async function timeBatch(model: ImageRewardModel, n: number, runs: number, log: (s: string) => void): Promise<{ msPerImage: number; rewards: number[] }> {
-  const { ids, mask, pixels } = inputs(n, 99 + n);
+  const { ids, mask, pixels } = randomInputs(IMAGEREWARD_V1, n, 99 + n);
   const vitMs: number[] = [];
   const totalMs: number[] = [];
   let rewards: Float32Array | undefined;

@@ -1,4 +1,5 @@
-/** Deterministic random full-size weights for the benchmarks (no download), generated tensor by tensor. */
+/** Deterministic random full-size weights and inputs for the benchmarks (no download), generated tensor by tensor. */
+import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../src/util/random.js';
 import type { ImageRewardConfig } from '../src/model/config.js';
 import { checkpointKeys } from '../src/model/checkpoint.js';
@@ -54,4 +55,25 @@ function hash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
+}
+
+/**
+ * `n` prompts of 13+ random word ids ([CLS] ... [SEP], padded to the config's maxLength) and `n`
+ * images of uniform noise in [-2, 2) (about the range of normalised pixels).
+ */
+export function randomInputs(config: ImageRewardConfig, n: number, seed: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; pixels: tf.Tensor4D } {
+  const rand = prng(seed);
+  const L = config.maxLength;
+  const ids = new Int32Array(n * L);
+  const mask = new Int32Array(n * L);
+  for (let b = 0; b < n; b++) {
+    const words = 12 + b;
+    ids[b * L] = 101;
+    for (let i = 1; i <= words; i++) ids[b * L + i] = 1000 + Math.floor(rand() * 29000);
+    ids[b * L + words + 1] = 102;
+    for (let i = 0; i <= words + 1; i++) mask[b * L + i] = 1;
+  }
+  const S = config.vit.imgSize;
+  const px = Float32Array.from({ length: n * 3 * S * S }, () => 4 * rand() - 2);
+  return { ids: tf.tensor2d(ids, [n, L], 'int32'), mask: tf.tensor2d(mask, [n, L], 'int32'), pixels: tf.tensor4d(px, [n, 3, S, S]) };
 }

@@ -275,7 +275,7 @@ describe('ImageReward.load: model sources', () => {
   it('overlays a head-only file (--head) on the base model', async () => {
     const headPath = join(workDir, 'head.safetensors');
     const plain = await loadTiny(undefined, { cacheDir });
-    const layers = [...plain.headWeights().layers];
+    const layers = [...(await plain.headWeights()).layers];
     layers[4] = { weight: new Float32Array(16), bias: Float32Array.of(1.5) }; // mlp.layers.7: a constant raw reward 1.5
     await writeHeadFile(headPath, { layers }, plain.config, {});
     plain.dispose();

@@ -53,9 +53,9 @@ describe('reward gradients vs finite differences (tiny model, cpu backend, float
     return errors;
   }
 
-  it('d reward / d normalised pixels: 4 pixels and a random direction within 1e-2 relative error', function () {
+  it('d reward / d normalised pixels: 4 pixels and a random direction within 1e-2 relative error', async function () {
     const before = tf.memory().numTensors;
-    const { rewards, gradient } = rewardGradient(tiny.model, tiny.ids, tiny.mask, tiny.pixels, 'normalized');
+    const { rewards, gradient } = await rewardGradient(tiny.model, tiny.ids, tiny.mask, tiny.pixels, 'normalized');
     const at = tiny.pixels.dataSync() as Float32Array;
     expect(rewards[0]).to.be.closeTo(reward(at, 'normalized'), 1e-6);
     const g = gradient.dataSync() as Float32Array;
@@ -66,10 +66,10 @@ describe('reward gradients vs finite differences (tiny model, cpu backend, float
     expect(tf.memory().numTensors).to.equal(before);
   });
 
-  it('d reward / d raw [0,1] pixels: chain rule through the normalisation, and finite differences', function () {
+  it('d reward / d raw [0,1] pixels: chain rule through the normalisation, and finite differences', async function () {
     const raw = tf.tidy(() => tiny.pixels.mul(tf.tensor4d(CLIP_STD.map(Math.fround), [1, 3, 1, 1])).add(tf.tensor4d(CLIP_MEAN.map(Math.fround), [1, 3, 1, 1]))) as tf.Tensor4D;
-    const viaRaw = rewardGradient(tiny.model, tiny.ids, tiny.mask, raw, 'raw');
-    const viaNormalized = rewardGradient(tiny.model, tiny.ids, tiny.mask, tiny.pixels, 'normalized');
+    const viaRaw = await rewardGradient(tiny.model, tiny.ids, tiny.mask, raw, 'raw');
+    const viaNormalized = await rewardGradient(tiny.model, tiny.ids, tiny.mask, tiny.pixels, 'normalized');
     expect(viaRaw.rewards[0]).to.be.closeTo(viaNormalized.rewards[0]!, 1e-5);
     const gRaw = viaRaw.gradient.dataSync() as Float32Array;
     const gNorm = viaNormalized.gradient.dataSync() as Float32Array;

@@ -25,8 +25,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect(tf.memory().numTensors).to.equal(before);
     });
 
-    it('applyHead is differentiable w.r.t. variables built from headWeights()', function () {
-      const layers = tiny.model.headWeights().layers.map((l) => ({
+    it('applyHead is differentiable w.r.t. variables built from headWeights()', async function () {
+      const layers = (await tiny.model.headWeights()).layers.map((l) => ({
         weight: tf.variable(tf.tensor2d(l.weight, [l.weight.length / l.bias.length, l.bias.length])),
         bias: tf.variable(tf.tensor1d(l.bias)),
       }));

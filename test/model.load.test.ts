@@ -201,9 +201,9 @@ describe('model weight loading', function () {
     expect(Math.abs(f16 - goldenReward())).to.be.within(1e-7, 0.05);
   });
 
-  it('headWeights: the head in [in, out] layout (the checkpoint [out, in] transposed), in layer order, outliving the model', function () {
+  it('headWeights: the head in [in, out] layout (the checkpoint [out, in] transposed), in layer order, outliving the model', async function () {
     const model = ImageRewardModel.fromTensors(tiny, config);
-    const head = model.headWeights();
+    const head = await model.headWeights();
     model.dispose();
     expect(head.layers.map((l) => [l.weight.length, l.bias.length])).to.deep.equal([[64 * 1024, 1024], [1024 * 128, 128], [128 * 64, 64], [64 * 16, 16], [16, 1]]);
     const w = head.layers[1]!.weight; // mlp.layers.2, [1024, 128]

@@ -13,7 +13,7 @@ import { collapseHead, rawRewards, type LinearTensors } from '../src/train/linea
 import { SeededRandom } from '../src/util/random.js';
 import { splitRecords, trainHead, type TrainingRecord } from '../src/train/trainer.js';
 import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.js';
-import { maxAbsDiff } from './helpers/assert.js';
+import { maxAbsDiff, rejection } from './helpers/assert.js';
 
 /** A head for hidden size 64 (the tiny model's width) with the real layer sizes. */
 const CONFIG: ImageRewardConfig = { ...IMAGEREWARD_V1, med: { ...IMAGEREWARD_V1_MED, hiddenSize: 64 } };
@@ -112,9 +112,9 @@ describe('train: head training on synthetic features', () => {
     tf.dispose([x, ...vars, ...g1, ...g2]);
   });
 
-  it('learns a ranking it is shown: accuracy from ~chance to >= 0.9, validation too', () => {
+  it('learns a ranking it is shown: accuracy from ~chance to >= 0.9, validation too', async () => {
     const before = tf.memory().numTensors;
-    const result = trainHead(base, CONFIG, train, validation, options);
+    const result = await trainHead(base, CONFIG, train, validation, options);
     const first = result.history[0]!;
     const best = result.history[result.bestEpoch]!;
     expect(first.train.pairs).to.equal(40 * 10);
@@ -133,10 +133,10 @@ describe('train: head training on synthetic features', () => {
     expect(tf.memory().numTensors).to.equal(before);
   });
 
-  it('is deterministic for a seed, and the seed matters', () => {
-    const a = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
-    const b = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
-    const c = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, seed: 4 });
+  it('is deterministic for a seed, and the seed matters', async () => {
+    const a = await trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
+    const b = await trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2 });
+    const c = await trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, seed: 4 });
     a.weights.layers.forEach((l, j) => {
       expect(Array.from(b.weights.layers[j]!.weight), `layer ${j} weight`).to.deep.equal(Array.from(l.weight));
       expect(Array.from(b.weights.layers[j]!.bias), `layer ${j} bias`).to.deep.equal(Array.from(l.bias));
@@ -145,8 +145,8 @@ describe('train: head training on synthetic features', () => {
     expect(a.bestEpoch).to.equal(2);
   });
 
-  it('freezes all but the last k layers', () => {
-    const result = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, trainableLayers: 2 });
+  it('freezes all but the last k layers', async () => {
+    const result = await trainHead(base, CONFIG, train, undefined, { ...options, epochs: 2, trainableLayers: 2 });
     result.weights.layers.forEach((l, j) => {
       // biases have zero gradient under a pairwise loss (both rewards shift alike): unchanged without decay
       expect(maxAbsDiff(l.weight, base.layers[j]!.weight) === 0, `layer ${j} weight unchanged`).to.equal(j < 3);
@@ -154,18 +154,18 @@ describe('train: head training on synthetic features', () => {
     });
   });
 
-  it('applies weight decay as torch Adam does (shrinks the weights)', () => {
-    const plain = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3 });
-    const decayed = trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3, weightDecay: 5 });
+  it('applies weight decay as torch Adam does (shrinks the weights)', async () => {
+    const plain = await trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3 });
+    const decayed = await trainHead(base, CONFIG, train, undefined, { ...options, epochs: 3, weightDecay: 5 });
     const norm = (w: Float32Array) => Math.sqrt(w.reduce((a, v) => a + v * v, 0));
     // mlp.layers.2.weight
     expect(norm(decayed.weights.layers[1]!.weight)).to.be.lessThan(norm(plain.weights.layers[1]!.weight) * 0.98);
   });
 
-  it('stops early and keeps the best epoch when validation stops improving', () => {
+  it('stops early and keeps the best epoch when validation stops improving', async () => {
     // Validation preferences opposite to the training ones: the validation loss rises from the start.
     const opposite = syntheticRecords(10, 5, direction.map((v) => -v), 2);
-    const result = trainHead(base, CONFIG, train, opposite, { ...options, epochs: 20, patience: 2 });
+    const result = await trainHead(base, CONFIG, train, opposite, { ...options, epochs: 20, patience: 2 });
     expect(result.stoppedEarly).to.equal(true);
     expect(result.history.length).to.be.lessThan(21);
     const losses = result.history.map((m) => m.validation!.loss);
@@ -173,16 +173,16 @@ describe('train: head training on synthetic features', () => {
     expect(result.history.length - 1 - result.bestEpoch).to.equal(2);
   });
 
-  it('rejects bad options and inputs', () => {
-    expect(() => trainHead(base, CONFIG, train, undefined, { learningRate: 0 })).to.throw(InputError, /learning rate/);
-    expect(() => trainHead(base, CONFIG, train, undefined, { trainableLayers: 6 })).to.throw(InputError, /1\.\.5/);
-    expect(() => trainHead(base, CONFIG, [{ ranking: [1, 1], features: train[0]!.features.slice(0, 2) }], undefined, {}))
-      .to.throw(InputError, /no pair/);
-    expect(() => trainHead(base, CONFIG, [{ ranking: [1, 2], features: [new Float32Array(3), new Float32Array(3)] }], undefined, {}))
-      .to.throw(InputError, /hidden size is 64/);
+  it('rejects bad options and inputs', async () => {
+    expect(await rejection(trainHead(base, CONFIG, train, undefined, { learningRate: 0 }))).to.be.instanceOf(InputError).with.property('message').that.matches(/learning rate/);
+    expect(await rejection(trainHead(base, CONFIG, train, undefined, { trainableLayers: 6 }))).to.be.instanceOf(InputError).with.property('message').that.matches(/1\.\.5/);
+    expect(await rejection(trainHead(base, CONFIG, [{ ranking: [1, 1], features: train[0]!.features.slice(0, 2) }], undefined, {})))
+      .to.be.instanceOf(InputError).with.property('message').that.matches(/no pair/);
+    expect(await rejection(trainHead(base, CONFIG, [{ ranking: [1, 2], features: [new Float32Array(3), new Float32Array(3)] }], undefined, {})))
+      .to.be.instanceOf(InputError).with.property('message').that.matches(/hidden size is 64/);
     const broken = { layers: base.layers.map((l, j) => (j === 4 ? { ...l, bias: new Float32Array(0) } : l)) };
-    expect(() => trainHead(broken, CONFIG, train, undefined, {})).to.throw(WeightsError, /base head: mlp\.layers\.7\.bias has 0 values, expected shape \[1\]/);
-    expect(() => trainHead({ layers: base.layers.slice(1) }, CONFIG, train, undefined, {})).to.throw(WeightsError, /4 head layers, the model has 5/);
+    expect(await rejection(trainHead(broken, CONFIG, train, undefined, {}))).to.be.instanceOf(WeightsError).with.property('message').that.matches(/base head: mlp\.layers\.7\.bias has 0 values, expected shape \[1\]/);
+    expect(await rejection(trainHead({ layers: base.layers.slice(1) }, CONFIG, train, undefined, {}))).to.be.instanceOf(WeightsError).with.property('message').that.matches(/4 head layers, the model has 5/);
   });
 
   it('splits records deterministically', () => {

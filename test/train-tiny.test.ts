@@ -138,9 +138,9 @@ describe('train: tiny model end to end (generated preference set)', function () 
   });
 
   it('raises training accuracy from its initial value to >= 0.9; the saved head reloads to the same rewards', async () => {
-    const base = model.headWeights();
-    const initial = evaluatePreferences(model.model, records);
-    const result = trainHead(base, model.config, records, undefined, { epochs: 20, learningRate: 2e-5, batchSize: 2, seed: 1 });
+    const base = await model.headWeights();
+    const initial = await evaluatePreferences(model.model, records);
+    const result = await trainHead(base, model.config, records, undefined, { epochs: 20, learningRate: 2e-5, batchSize: 2, seed: 1 });
     const first = result.history[0]!.train;
     const last = result.history[result.history.length - 1]!.train;
     console.log(`      accuracy ${first.accuracy.toFixed(3)} -> ${last.accuracy.toFixed(3)} over ${last.pairs} pairs, loss ${first.loss.toFixed(4)} -> ${last.loss.toFixed(4)}`);

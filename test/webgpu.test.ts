@@ -6,7 +6,6 @@
  * adapter the test skips loudly with Dawn's reason. Software WebGPU is slow: minutes, not seconds.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,16 +13,7 @@ import { requireFixtures } from './helpers/fixtures.js';
 import { TINY_FIXTURES } from './helpers/tinyModel.js';
 import { GOLDEN_FILES } from './helpers/golden.js';
 import { REPO_ROOT } from './helpers/cliProcess.js';
-
-const CHROMIUM_LIB = '/usr/lib/chromium';
-
-/** The child's environment: as is, plus Chromium's SwiftShader Vulkan when the system has no libvulkan. */
-function vulkanEnv(): NodeJS.ProcessEnv {
-  const systemVulkan = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some(existsSync);
-  const swiftshader = join(CHROMIUM_LIB, 'vk_swiftshader_icd.json');
-  if (systemVulkan || process.env.VK_ICD_FILENAMES || !existsSync(swiftshader)) return process.env;
-  return { ...process.env, LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), VK_ICD_FILENAMES: swiftshader };
-}
+import { vulkanEnv } from './helpers/vulkanEnv.js';
 
 interface ChildResult {
   noAdapter?: string;

@@ -118,7 +118,7 @@ export class ImageRewardCore<I> {
   }
 
   /** The reward head's weights (the model's layout), e.g. the base of head training. */
-  headWeights(): HeadWeights {
+  headWeights(): Promise<HeadWeights> {
     return this.model.headWeights();
   }
 

@@ -130,14 +130,14 @@ export class ImageRewardModel {
   }
 
   /** The head's weights as arrays in the model's layout (see HeadWeights): the base for training, the input of writeHeadFile. */
-  headWeights(): HeadWeights {
+  async headWeights(): Promise<HeadWeights> {
     this.checkAlive();
-    return {
-      layers: this.params.head.layers.map((l) => ({
-        weight: Float32Array.from(l.weight.dataSync() as Float32Array),
-        bias: Float32Array.from(l.bias!.dataSync() as Float32Array),
-      })),
-    };
+    // read asynchronously: webgpu in Node has no synchronous readback (it needs OffscreenCanvas)
+    const layers = await Promise.all(this.params.head.layers.map(async (l) => ({
+      weight: Float32Array.from((await l.weight.data()) as Float32Array),
+      bias: Float32Array.from((await l.bias!.data()) as Float32Array),
+    })));
+    return { layers };
   }
 
   /** Number of floating-point parameters the forward uses (projections and position_ids excluded). */

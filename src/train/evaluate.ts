@@ -9,16 +9,16 @@ export interface FeatureScorer {
 }
 
 /** Normalised rewards of every generation of every record, from their CLS features. */
-export function rewardsOfRecords(model: FeatureScorer, records: readonly TrainingRecord[]): number[][] {
-  return records.map((record) => {
+export async function rewardsOfRecords(model: FeatureScorer, records: readonly TrainingRecord[]): Promise<number[][]> {
+  return Promise.all(records.map(async (record) => {
     const hidden = record.features[0]?.length ?? 0;
     const flat = new Float32Array(record.features.length * hidden);
     record.features.forEach((f, i) => flat.set(f, i * hidden));
     const rewards = tf.tidy(() => model.forwardHead(tf.tensor2d(flat, [record.features.length, hidden])));
-    const values = Array.from(rewards.dataSync());
+    const values = Array.from(await rewards.data());
     rewards.dispose();
     return values;
-  });
+  }));
 }
 
 export interface PreferenceEvaluation extends PreferenceAccuracy {
@@ -26,7 +26,7 @@ export interface PreferenceEvaluation extends PreferenceAccuracy {
   readonly rewards: number[][];
 }
 
-export function evaluatePreferences(model: FeatureScorer, records: readonly TrainingRecord[]): PreferenceEvaluation {
-  const rewards = rewardsOfRecords(model, records);
+export async function evaluatePreferences(model: FeatureScorer, records: readonly TrainingRecord[]): Promise<PreferenceEvaluation> {
+  const rewards = await rewardsOfRecords(model, records);
   return { ...preferenceAccuracy(records.map((r) => r.ranking), rewards), rewards };
 }

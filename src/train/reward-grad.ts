@@ -34,21 +34,24 @@ export interface RewardGradient {
 }
 
 /** Rewards of N (prompt, image) pairs and their gradient with respect to the pixels in `space`. */
-export function rewardGradient(
+export async function rewardGradient(
   model: DifferentiableScorer,
   inputIds: tf.Tensor2D,
   attentionMask: tf.Tensor2D,
   pixels: tf.Tensor4D,
   space: PixelSpace = 'normalized',
-): RewardGradient {
+): Promise<RewardGradient> {
   const rewardsOf = (p: tf.Tensor4D): tf.Tensor1D =>
     space === 'raw' ? model.scoreTensor(inputIds, attentionMask, normalizePixels(p)) : model.scoreTensor(inputIds, attentionMask, p);
-  let rewards: Float32Array | undefined;
+  let rewards: tf.Tensor1D | undefined;
   const { value, grad } = tf.valueAndGrad((p: tf.Tensor) => {
-    const r = rewardsOf(p as tf.Tensor4D);
-    rewards = r.dataSync() as Float32Array;
-    return r.sum() as tf.Scalar;
+    rewards = tf.keep(rewardsOf(p as tf.Tensor4D)); // read after the gradient: webgpu in Node has no synchronous readback
+    return rewards.sum() as tf.Scalar;
   })(pixels);
   value.dispose();
-  return { rewards: Float32Array.from(rewards!), gradient: grad as tf.Tensor4D };
+  try {
+    return { rewards: Float32Array.from((await rewards!.data()) as Float32Array), gradient: grad as tf.Tensor4D };
+  } finally {
+    rewards!.dispose();
+  }
 }

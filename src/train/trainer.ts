@@ -131,9 +131,9 @@ function pairLoss(d: number): number {
   return Math.max(-d, 0) + Math.log1p(Math.exp(-Math.abs(d)));
 }
 
-function evaluate(layers: readonly LinearTensors[], table: FeatureTable): SplitMetrics {
+async function evaluate(layers: readonly LinearTensors[], table: FeatureTable): Promise<SplitMetrics> {
   const rewardsTensor = tf.tidy(() => rawRewards(collapseHead(layers), table.matrix));
-  const rewards = rewardsTensor.dataSync() as Float32Array;
+  const rewards = (await rewardsTensor.data()) as Float32Array;
   rewardsTensor.dispose();
   const perRecord = table.records.map((rec, i) => rewards.subarray(table.offsets[i]!, table.offsets[i]! + rec.features.length));
   let loss = 0;
@@ -207,14 +207,14 @@ function trainStep(
  * Trains the head starting from `base` and returns the kept weights and the
  * per-epoch metrics. Deterministic for a given seed, backend and input.
  */
-export function trainHead(
+export async function trainHead(
   base: HeadWeights,
   config: ImageRewardConfig,
   train: readonly TrainingRecord[],
   validation: readonly TrainingRecord[] | undefined,
   options: Partial<TrainHeadOptions> = {},
   onEpoch?: (metrics: EpochMetrics) => void,
-): TrainHeadResult {
+): Promise<TrainHeadResult> {
   const opts: TrainHeadOptions = { ...DEFAULT_TRAIN_HEAD_OPTIONS, ...options };
   const nLayers = config.head.layerSizes.length;
   checkOptions(opts, nLayers);
@@ -239,19 +239,20 @@ export function trainHead(
       layers.push({ weight: weight as tf.Variable<tf.Rank.R2>, bias: bias as tf.Variable<tf.Rank.R1> });
     });
     const trainable = variables.filter((v) => v.trainable);
-    const snapshot = (): HeadWeights => ({
-      layers: layers.map((l) => ({ weight: Float32Array.from(l.weight.dataSync()), bias: Float32Array.from(l.bias.dataSync()) })),
+    // every read is asynchronous: webgpu in Node has no synchronous readback
+    const snapshot = async (): Promise<HeadWeights> => ({
+      layers: await Promise.all(layers.map(async (l) => ({ weight: Float32Array.from(await l.weight.data()), bias: Float32Array.from(await l.bias.data()) }))),
     });
 
-    const measure = (epoch: number): EpochMetrics => {
-      const m = { epoch, train: evaluate(layers, trainTable), validation: valTable && evaluate(layers, valTable) };
+    const measure = async (epoch: number): Promise<EpochMetrics> => {
+      const m = { epoch, train: await evaluate(layers, trainTable), validation: valTable && (await evaluate(layers, valTable)) };
       onEpoch?.(m);
       return m;
     };
-    const history: EpochMetrics[] = [measure(0)];
+    const history: EpochMetrics[] = [await measure(0)];
     // With validation: the weights of the lowest validation loss so far (copied out when it drops).
     // Without: the last epoch's, copied out once at the end.
-    let best = { epoch: 0, loss: history[0]!.validation?.loss ?? Infinity, weights: valTable ? snapshot() : undefined };
+    let best = { epoch: 0, loss: history[0]!.validation?.loss ?? Infinity, weights: valTable ? await snapshot() : undefined };
     let stale = 0;
     let stoppedEarly = false;
     const rng = new SeededRandom(opts.seed);
@@ -259,20 +260,20 @@ export function trainHead(
       for (const batch of epochBatches(trainTable, opts.batchSize, rng)) {
         trainStep(layers, trainable, optimizer, trainTable, batch, opts.weightDecay);
       }
-      const m = measure(epoch);
+      const m = await measure(epoch);
       history.push(m);
       if (!m.validation) {
         best = { epoch, loss: Infinity, weights: undefined };
       } else if (m.validation.loss < best.loss) {
-        best = { epoch, loss: m.validation.loss, weights: snapshot() };
+        best = { epoch, loss: m.validation.loss, weights: await snapshot() };
         stale = 0;
       } else if (++stale >= opts.patience) {
         stoppedEarly = epoch < opts.epochs;
         break;
       }
     }
-    const weights = best.weights ?? snapshot();
-    return { weights, rawStats: rawStats(weights, trainTable), bestEpoch: best.epoch, history, stoppedEarly, options: opts };
+    const weights = best.weights ?? (await snapshot());
+    return { weights, rawStats: await rawStats(weights, trainTable), bestEpoch: best.epoch, history, stoppedEarly, options: opts };
   } finally {
     tf.dispose([trainTable.matrix, ...(valTable ? [valTable.matrix] : []), ...variables]);
     optimizer.dispose();
@@ -280,7 +281,7 @@ export function trainHead(
 }
 
 /** Mean and std (float64, population) of the raw outputs of `weights` over every row of `table`. */
-function rawStats(weights: HeadWeights, table: FeatureTable): RawRewardStats {
+async function rawStats(weights: HeadWeights, table: FeatureTable): Promise<RawRewardStats> {
   const raw = tf.tidy(() => {
     const layers = weights.layers.map((l) => ({
       weight: tf.tensor2d(l.weight, [l.weight.length / l.bias.length, l.bias.length]), // [in, out]
@@ -288,7 +289,7 @@ function rawStats(weights: HeadWeights, table: FeatureTable): RawRewardStats {
     }));
     return rawRewards(collapseHead(layers), table.matrix); // (N)
   });
-  const values = raw.dataSync();
+  const values = await raw.data();
   raw.dispose();
   let sum = 0;
   for (const v of values) sum += v;

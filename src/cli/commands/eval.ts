@@ -30,7 +30,7 @@ export const evalCommand: Command = {
     const model = await loadModelFromArgs(args, io);
     try {
       const f = await datasetFeatures(model, dataset, cache, io.progress, flagOption(args, 'verify'));
-      const result = evaluatePreferences(model.model, f.records);
+      const result = await evaluatePreferences(model.model, f.records);
       const summary = {
         dataset: dataset.file, model: model.description.source.requested, head: model.description.head ?? null,
         accuracy: result.accuracy, correct: result.correct, pairs: result.pairs,

@@ -75,13 +75,13 @@ function epochMetrics(m: EpochMetrics): string {
 }
 
 /** trainHead with an epoch progress task (metrics as its note); --verbose also prints every epoch. */
-function trainWithProgress(
+async function trainWithProgress(
   base: HeadWeights, config: ImageRewardConfig, train: readonly TrainingRecord[], validation: readonly TrainingRecord[] | undefined,
   options: TrainHeadOptions, io: CliContext,
-): TrainHeadResult {
+): Promise<TrainHeadResult> {
   const task = io.progress.task('train-head', options.epochs, 'epochs');
   try {
-    return trainHead(base, config, train, validation, options, (m) => {
+    return await trainHead(base, config, train, validation, options, (m) => {
       task.update(m.epoch, epochMetrics(m));
       if (io.verbose) io.err(`epoch ${m.epoch}: ${epochMetrics(m)}`);
     });
@@ -128,7 +128,7 @@ export const trainHeadCommand: Command = {
       let train = features.records;
       let validation = valDataset && (await datasetFeatures(model, valDataset, cache, io.progress, flagOption(args, 'verify'))).records;
       if (valSplit !== undefined) ({ train, validation } = splitRecords(train, valSplit, options.seed));
-      const result = trainWithProgress(model.headWeights(), model.config, train, validation, options, io);
+      const result = await trainWithProgress(await model.headWeights(), model.config, train, validation, options, io);
       checkImproved(result, output);
       const best = result.history[result.bestEpoch]!;
       const { rawStats } = result;
