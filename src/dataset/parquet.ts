@@ -11,6 +11,7 @@ import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import type { ErrorCode } from '../errors.js';
 import { DatasetError } from '../train/errors.js';
 import { resolveImage } from './fields.js';
+import { pageChecker } from './parquetPages.js';
 import { badRow, type DatasetRow, type ResultRecord } from './row.js';
 
 /** Rows read per hyparquet call (and written per row group). */
@@ -97,13 +98,7 @@ export async function* parquetRows(path: string, base: string): AsyncGenerator<D
 }
 
 async function* parquetFileRows(path: string, file: AsyncBuffer, base: string): AsyncGenerator<DatasetRow> {
-  let metadata;
-  try {
-    metadata = await parquetMetadataAsync(file);
-  } catch (err) {
-    if (err instanceof DatasetError) throw err;
-    throw new DatasetError(path, undefined, `is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
-  }
+  const metadata = await readMetadata(path, file);
   const top = new Set<string>();
   // top-level columns: the children of the root schema element
   for (let i = 1, left = metadata.schema[0]?.num_children ?? 0; left > 0 && i < metadata.schema.length; left--) {
@@ -115,18 +110,38 @@ async function* parquetFileRows(path: string, file: AsyncBuffer, base: string): 
   for (const need of ['prompt', 'image']) {
     if (!top.has(need)) throw new DatasetError(path, undefined, `has no "${need}" column (columns: ${[...top].join(', ')})`);
   }
+  for await (const [start, records] of windows(path, file, metadata, ['prompt', 'image'])) {
+    for (let k = 0; k < records.length; k++) yield parquetRow(start + k, records[k]!, base);
+  }
+}
+
+async function readMetadata(path: string, file: AsyncBuffer): Promise<FileMetaData> {
+  try {
+    return await parquetMetadataAsync(file);
+  } catch (err) {
+    if (err instanceof DatasetError) throw err;
+    throw new DatasetError(path, undefined, `is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The rows of `columns` (all if absent) as [first row, records], WINDOW at a time, each window's pages checked before hyparquet decodes them. */
+async function* windows(path: string, file: AsyncBuffer, metadata: FileMetaData, columns?: string[]): AsyncGenerator<[number, Record<string, unknown>[]]> {
   const total = checkedRowCount(path, metadata);
+  const checkPages = pageChecker(path, file, metadata, columns);
   for (let start = 0; start < total; start += WINDOW) {
     const end = Math.min(total, start + WINDOW);
-    const records = await readWindow(path, file, metadata, start, end, ['prompt', 'image']);
-    for (let k = 0; k < records.length; k++) yield parquetRow(start + k, records[k]!, base);
+    await checkPages(end);
+    yield [start, await readWindow(path, file, metadata, start, end, columns)];
   }
 }
 
 /** num_rows, which must be the sum of the row groups' (a corrupt count would send the reader round a loop of empty reads). */
 function checkedRowCount(path: string, metadata: { num_rows: bigint | number; row_groups: { num_rows: bigint | number }[] }): number {
   const total = Number(metadata.num_rows);
-  const sum = metadata.row_groups.reduce((n, g) => n + Number(g.num_rows), 0);
+  const counts = metadata.row_groups.map((g) => Number(g.num_rows));
+  const sum = counts.reduce((n, c) => n + c, 0);
+  const bad = counts.find((c) => !Number.isSafeInteger(c) || c < 0);
+  if (bad !== undefined) throw new DatasetError(path, undefined, `has a row group of ${bad} rows: the file is corrupt`);
   if (!Number.isSafeInteger(total) || total < 0 || total !== sum) throw new DatasetError(path, undefined, `says it has ${metadata.num_rows} rows but its row groups hold ${sum}: the file is corrupt`);
   return total;
 }
@@ -198,10 +213,7 @@ interface ParquetResultRow {
 }
 
 async function* parquetFileResults(path: string, file: AsyncBuffer): AsyncGenerator<ResultRecord> {
-  const metadata = await parquetMetadataAsync(file);
-  const total = checkedRowCount(path, metadata);
-  for (let start = 0; start < total; start += WINDOW) {
-    const records = await readWindow(path, file, metadata, start, Math.min(total, start + WINDOW));
+  for await (const [, records] of windows(path, file, await readMetadata(path, file))) {
     for (const o of records as unknown as ParquetResultRow[]) {
       const base = { row: Number(o.row), prompt: o.prompt ?? null, image: o.image ?? null, ...(o.group !== undefined && o.group !== null ? { group: Number(o.group) } : {}) };
       const grouped = 'ranking' in o;

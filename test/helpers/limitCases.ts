@@ -52,6 +52,20 @@ export const cases: Record<string, Case> = {
       return { layers: config.med.numHiddenLayers };
     } finally { reader.close(); }
   },
+  /** Reads every row of a Parquet dataset (prompt and image columns), as score-dataset does. */
+  async parquetRows(path) {
+    const { parquetRows } = await import('../../src/dataset/parquet.js');
+    let rows = 0;
+    for await (const _row of parquetRows(path, '.')) rows++;
+    return { rows };
+  },
+  /** Reads every record of a Parquet result file (all columns), as merge and a resumed run do. */
+  async parquetResults(path) {
+    const { readParquetResults } = await import('../../src/dataset/parquet.js');
+    let records = 0;
+    for await (const _record of readParquetResults(path)) records++;
+    return { records };
+  },
   /** Converts a .pt checkpoint (to a temp output beside it). */
   async convert(path) {
     const r = await convertCheckpoint(path, `${path}.out.safetensors`);
