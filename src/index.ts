@@ -28,7 +28,7 @@ export { preprocessImage, ImageError, SUPPORTED_FORMATS, type PreprocessedImage,
 export { convertCheckpoint, CheckpointError } from './convert/index.js';
 export { selectBackend, BACKEND_NAMES, type BackendChoice, type BackendName } from './backend.js';
 export {
-  ImageRewardError, SafetensorsError, WeightsError, ConfigError, FileError, InputError, BackendError, type ErrorCode,
+  ImageRewardError, SafetensorsError, WeightsError, ConfigError, FileError, InputError, BackendError, QueueError, type ErrorCode,
 } from './errors.js';
 export { DownloadError, HUB_MODELS, defaultCacheDir, ensureHubFiles, type HubOptions } from './hub/index.js';
 export {

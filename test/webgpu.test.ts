@@ -24,6 +24,7 @@ interface ChildResult {
   ranksMatch: boolean;
   before: number;
   after: number;
+  training: { epochs: number; lossDiff: number; weightDiff: number; lossChange: number };
 }
 
 async function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<ChildResult> {
@@ -48,7 +49,7 @@ describe('webgpu backend in Node (Dawn)', function () {
     expect(result.noAdapter).to.match(/^backend "webgpu" was requested but cannot be loaded: webgpu: (navigator\.gpu\.requestAdapter\(\) found no adapter|webgpu in Node needs the optional package "webgpu")/);
   });
 
-  it('tiny model through the API: every golden layer within 1e-4, rewards within 1e-5, ranks exact, no tensor left behind', async function () {
+  it('tiny model through the API: every golden layer within 1e-4, rewards within 1e-5, ranks exact, no tensor left behind; head training equals wasm\'s', async function () {
     requireFixtures(this, ...TINY_FIXTURES, ...GOLDEN_FILES);
     const result = await runChild([], vulkanEnv());
     if (result.noAdapter) {
@@ -68,6 +69,11 @@ describe('webgpu backend in Node (Dawn)', function () {
     }
     expect(result.ranksMatch).to.equal(true);
     expect(result.after).to.equal(result.before);
+    // train-head on webgpu (reads every epoch back asynchronously) equals the same training on wasm
+    expect(result.training.epochs).to.equal(2);
+    expect(result.training.lossChange, 'the training moved the loss').to.be.below(0);
+    expect(result.training.lossDiff).to.be.at.most(1e-5);
+    expect(result.training.weightDiff).to.be.at.most(1e-5);
     const a = result.adapter!;
     console.log(`      [webgpu: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ')}] max abs err: ${[...worst].map(([n, e]) => `${n}=${e.toExponential(1)}`).join(', ')}`);
   });

@@ -53,7 +53,7 @@ export type PendingRow = DatasetRow & { readonly logged: boolean };
 export type BatchScorer = (pending: AsyncIterable<PendingRow> | Iterable<PendingRow>) => AsyncIterable<readonly ResultRecord[]>;
 
 /** The unit a shard takes and a batch keeps whole: the group, else the row. */
-export const unitOf = (r: DatasetRow): number => r.group ?? r.row;
+const unitOf = (r: DatasetRow): number => r.group ?? r.row;
 
 /** Rows that must share a batch: the rows of one group. */
 export const sameGroup = (a: DatasetRow, b: DatasetRow): boolean => a.group !== undefined && a.group === b.group;

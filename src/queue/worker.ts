@@ -34,15 +34,12 @@ export interface RunningWorker {
   readonly ready: Promise<void>;
   /** Rejects when the Redis connection is lost for good; never resolves otherwise. */
   readonly lost: Promise<never>;
-  /** Jobs finished so far. */
-  completed(): number;
   close(): Promise<void>;
 }
 
 export function startWorker(ir: StreamScorer, redis: RedisConnection, options: WorkerOptions): RunningWorker {
   const name = `${hostname()}:${process.pid}`;
   const score = localScorer(ir, options.maxPairs);
-  let completed = 0;
   const processor = async (job: Job, token?: string): Promise<ChunkJobResult> => {
     const rows = decodeChunk(job.data);
     const started = performance.now();
@@ -53,7 +50,6 @@ export function startWorker(ir: StreamScorer, redis: RedisConnection, options: W
       if (token !== undefined) await job.extendLock(token, options.lockDurationMs);
       await yieldToSignals();
     }
-    completed++;
     options.log(`job ${job.id}: done, ${records.length} records in ${((performance.now() - started) / 1000).toFixed(2)} s`);
     return { format: CHUNK_FORMAT, records, worker: name };
   };
@@ -75,7 +71,6 @@ export function startWorker(ir: StreamScorer, redis: RedisConnection, options: W
   return {
     ready: worker.waitUntilReady().then(() => {}),
     lost: redis.lost,
-    completed: () => completed,
     close: () => worker.close(),
   };
 }
