@@ -145,29 +145,30 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
 
   it('a producer SIGKILLed mid-run resumes from OUT and the finished jobs; a job longer than the lock is never taken as stalled', async () => {
     const dir = join(tmp, 'producer-kill');
-    const { rows } = writeNoiseImages(dir, 80);
+    const { rows } = writeNoiseImages(dir, 250); // 3 jobs for 2 workers: the third is still to come when the producer is killed
     const input = join(dir, 'rows.jsonl');
     writeJsonl(input, rows);
     const local = join(dir, 'local.jsonl');
     expect((await cli('score-dataset', input, '--output', local, ...tinyModelFlags(), '--quiet')).code).to.equal(0);
     const expected = byRow(readResultLines(local));
 
-    // a job is 40 one-image batches (most of a second), the lock 250 ms: only its renewal after every batch keeps it
-    const workerArgs = ['--redis', redis.url, '--queue', 'producer-kill', '--lock-duration', '250', '--batch-size', '1', '--max-rows', '1', ...tinyModelFlags()];
+    // a job is 100 one-image batches (about 2 s unloaded), the lock 1.5 s (dozens of batches, the first included,
+    // which warms the model up): only the lock's renewal after every batch keeps the job from being taken for stalled
+    const workerArgs = ['--redis', redis.url, '--queue', 'producer-kill', '--lock-duration', '1500', '--batch-size', '1', '--max-rows', '1', ...tinyModelFlags()];
     const workers = [spawnWorker(workerArgs), spawnWorker(workerArgs)];
     try {
       await until('both workers to listen', 60_000, () => workers.every((w) => w.lines.some((l) => l.includes('waiting for jobs'))));
       const out = join(dir, 'queued.jsonl');
-      const argv = ['score-dataset', input, '--output', out, '--redis', redis.url, '--queue', 'producer-kill', '--chunk-size', '40', '--json'];
+      const argv = ['score-dataset', input, '--output', out, '--redis', redis.url, '--queue', 'producer-kill', '--chunk-size', '100', '--json'];
       const linesIn = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0);
       const killed = await runCli(argv, { signalPoll: () => (linesIn() >= 10 ? 'SIGKILL' : undefined) });
       expect(killed.signal).to.equal('SIGKILL');
       const written = linesIn();
-      expect(written).to.be.within(10, 79);
+      expect(written).to.be.within(10, 249);
 
       const resumed = await runCli(argv);
       expect(resumed.code, resumed.stderr).to.equal(0);
-      expect(JSON.parse(resumed.stdout)).to.include({ rows: 80, resumed: written, scored: 80 - written });
+      expect(JSON.parse(resumed.stdout)).to.include({ rows: 250, resumed: written, scored: 250 - written });
       const got = readResultLines(out);
       expect(got.map((l) => l.row).sort((x, y) => x - y)).to.deep.equal(expected.map((l) => l.row));
       byRow(got).forEach((line, i) => expect(Math.abs(line.reward! - expected[i]!.reward!), `row ${line.row}`).to.be.at.most(1e-6));
