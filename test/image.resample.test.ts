@@ -6,7 +6,10 @@
  */
 import { expect } from 'chai';
 import { premultiplyAlpha } from '../src/image/convert.js';
+import { ImageError } from '../src/image/errors.js';
 import { resampleBicubic8, type Plane } from '../src/image/resample.js';
+import { resizeLikePillow } from '../src/image/resize.js';
+import type { DecodedImage } from '../src/image/types.js';
 import { resampleModuleBytes } from '../src/image/simd/simdKernels.js';
 import { resampleBicubic8Simd, simdMemoryBytes, simdResampleAvailable } from '../src/image/simd/simdResample.js';
 import { SeededRandom } from '../src/util/random.js';
@@ -100,6 +103,25 @@ describe('SIMD bicubic resize (bit-identical to the scalar Resample.c mirror)', 
     expect(simdMemoryBytes()).to.equal(0);
     expectSameAsScalar(small, 30, 20); // a fresh instance afterwards
     expect(simdMemoryBytes()).to.be.above(0).and.at.most(128 * 2 ** 20);
+  });
+
+  it('memory WebAssembly will not give is the image\'s typed error (IMAGE_UNSUPPORTED naming it), and the next call works', function () {
+    const huge = { data: new Uint8Array(5000 * 5000 * 3).fill(90), width: 5000, height: 5000, bands: 3 }; // needs ~150 MB, more than is kept
+    const memory = (globalThis as unknown as { WebAssembly: { Memory: { prototype: { grow(pages: number): number } } } }).WebAssembly.Memory.prototype;
+    const grow = memory.grow;
+    memory.grow = () => { throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded'); };
+    let err: unknown;
+    try {
+      resizeLikePillow({ mode: 'RGB', width: 5000, height: 5000, data: huge.data } as DecodedImage, 224, 224, [0, 0, 224, 224], 'huge.png');
+    } catch (e) {
+      err = e;
+    } finally {
+      memory.grow = grow;
+    }
+    expect(err).to.be.instanceOf(ImageError);
+    expect((err as ImageError).code).to.equal('IMAGE_UNSUPPORTED');
+    expect((err as ImageError).message).to.match(/^huge\.png: resizing it needs \d+ MiB of WebAssembly memory, which cannot be had \(WebAssembly\.Memory\.grow\(\): Maximum memory size exceeded\)$/);
+    expect(resampleBicubic8Simd(huge, 224, 224)!.data.every((v) => v === 90)).to.equal(true);
   });
 
   it('returns a copy when the size does not change', function () {

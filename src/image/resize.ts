@@ -33,7 +33,7 @@ export function resizeLikePillow(image: DecodedImage, width: number, height: num
   const u8 = image.data as Uint8Array;
   // The SIMD kernels (premultiplying too) give the scalar code's bytes exactly; the scalar code runs
   // where wasm SIMD is missing.
-  const out = (resampleBicubic8Simd(plane(u8), width, height, alphaBands !== null, box)
+  const out = (resampleBicubic8Simd(plane(u8), width, height, alphaBands !== null, box, source)
     ?? resampleBicubic8(plane(alphaBands ? premultiplyAlpha(u8, alphaBands) : u8), width, height, box)).data;
   return { image: result(alphaBands ? unpremultiplyAlpha(out, alphaBands) : out), resample: 'bicubic' };
 }

@@ -8,6 +8,7 @@
  */
 import { fixedPoint, planResample, type Box, type Coefficients, type Plane } from '../resample.js';
 import { resampleModuleBytes } from './simdKernels.js';
+import { unsupportedImage } from '../errors.js';
 
 type Transpose = (src: number, srcStride: number, width: number, height: number, bands: number, dst: number, dstStride: number) => void;
 type Pass = (src: number, srcStride: number, lineLen: number, dst: number, dstStride: number, nOut: number, bounds: number, coefs: number, ksize: number) => void;
@@ -76,13 +77,26 @@ function writeCoefficients(mem: ArrayBuffer, boundsAt: number, coefsAt: number, 
 }
 
 /**
+ * Grows the kernels' memory by `missing` bytes. A refusal (past wasm32's 4 GiB, or more than the
+ * system gives) is the image's typed error, not WebAssembly's RangeError.
+ */
+function growMemory(memory: WasmMemory, missing: number, needed: number, imageName: string): void {
+  try {
+    memory.grow(Math.ceil(missing / PAGE));
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw unsupportedImage(imageName, `resizing it needs ${Math.ceil(needed / 2 ** 20)} MiB of WebAssembly memory, which cannot be had (${err.message})`);
+  }
+}
+
+/**
  * Pillow BICUBIC resize of a uint8 image with any number of bands, or null without WebAssembly SIMD;
  * only the output `box` is computed and returned (resample.ts planResample), from the source rows it
  * needs. `premultiplyAlpha` (RGBA / LA input, `bands` 4 / 2) first premultiplies the colour bands by
  * alpha, as Image.resize does by converting to RGBa / La (convert.ts premultiplyAlpha, same bytes).
  */
 export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysize: number, premultiplyAlpha = false,
-  box: Box = [0, 0, xsize, ysize]): Plane<Uint8Array> | null {
+  box: Box = [0, 0, xsize, ysize], imageName = '<image>'): Plane<Uint8Array> | null {
   const k = loadKernels();
   if (!k) return null;
   const { width, height, bands } = src;
@@ -110,7 +124,7 @@ export function resampleBicubic8Simd(src: Plane<Uint8Array>, xsize: number, ysiz
   const rowsOut = h ? layout.take(rows * rowStride) : 0;
   const final = v ? layout.take(outH * rowStride) : 0;
   const missing = layout.size - k.memory.buffer.byteLength;
-  if (missing > 0) k.memory.grow(Math.ceil(missing / PAGE));
+  if (missing > 0) growMemory(k.memory, missing, layout.size, imageName);
   const mem = k.memory.buffer;
   new Uint8Array(mem, source, sourceLength).set(src.data.subarray(yFirst * srcRowLen, (yFirst + rows) * srcRowLen));
   // The kernels read whole 16-byte (pass) and 4-byte (transpose) groups, so they also read the
