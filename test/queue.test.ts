@@ -9,11 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import { openDataset } from '../src/dataset/source.js';
 import { QueueError } from '../src/errors.js';
 import { DEFAULT_JOB_OPTIONS, scoreDatasetOnQueue } from '../src/queue/producer.js';
 import { connectRedis, redactRedisUrl, type RedisConnection } from '../src/queue/redis.js';
+import { CHUNK_FORMAT, decodeChunk } from '../src/queue/wire.js';
 import { CLI_BIN, REPO_ROOT, runCli } from './helpers/cliProcess.js';
 import { byRow, cli, readResultLines, TINY_FILES, tinyModelFlags } from './helpers/datasetCli.js';
 import { writeJsonl, writeNoiseImages } from './helpers/datasetImages.js';
@@ -108,6 +109,8 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
     const b = spawnWorker(workerArgs);
     try {
       await until('both workers to listen', 60_000, () => [a, b].every((w) => w.lines.some((l) => l.includes('waiting for jobs'))));
+      // each names the model its results will carry: the weights' sha256 and the configs' hash
+      for (const w of [a, b]) expect(w.lines.find((l) => l.includes('waiting for jobs'))).to.match(/\(model sha256:[0-9a-f]{64}#[0-9a-f]{12}\)$/);
       const out = join(dir, 'queued.jsonl');
       const producer = runCli(['score-dataset', input, '--output', out, '--redis', redis.url, '--queue', 'kill-test', '--chunk-size', '20', '--backoff', '100', '--json']);
       // kill worker a as soon as it has started a job (a job is 20 batches: it cannot be done yet)
@@ -194,7 +197,7 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
 
     after(async () => { await connection?.close(); });
 
-    async function produceAgainst(queue: string, processor: () => Promise<unknown>): Promise<unknown> {
+    async function produceAgainst(queue: string, processor: (job: Job) => Promise<unknown>): Promise<unknown> {
       const worker = new Worker(queue, processor, { connection: connection.client });
       try {
         const jobs = { ...DEFAULT_JOB_OPTIONS, queue, chunkRows: 2, attempts: 2, backoffMs: 10 };
@@ -216,10 +219,22 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
       expect(calls).to.be.at.least(2);
     });
 
+    it('results from workers running different models stop the run: only the first model\'s rows are written', async () => {
+      let jobs = 0;
+      const err = await produceAgainst('two-models', async (job) => {
+        const model = jobs++ === 0 ? 'sha256:aaaa#1' : 'sha256:bbbb#1';
+        const records = decodeChunk(job.data).map((r) => ({ row: r.row, prompt: r.prompt, image: r.imageName, reward: 0.5 }));
+        return { format: CHUNK_FORMAT, records, worker: `stand-in:${jobs}`, model };
+      });
+      expect((err as QueueError).code).to.equal('QUEUE_JOB_FAILED');
+      expect((err as QueueError).message).to.match(/rows 2\.\.3\) was scored by stand-in:2 with model sha256:bbbb#1, earlier jobs by stand-in:1 with model sha256:aaaa#1: every worker on queue "two-models" must run the same model/);
+      expect(readResultLines(join(tmp, 'stand-in', 'two-models.jsonl')).map((l) => l.row)).to.deep.equal([0, 1]);
+    });
+
     it('a result that is not ours is refused, not written', async () => {
       const err = await produceAgainst('answers-garbage', async () => ({ records: [{ row: 0, reward: 'high' }] }));
       expect((err as QueueError).code).to.equal('QUEUE_JOB_FAILED');
-      expect((err as QueueError).message).to.include('its result is not a score-dataset chunk result');
+      expect((err as QueueError).message).to.include('returned a result that is not a score-dataset chunk result');
       expect(readResultLines(join(tmp, 'stand-in', 'answers-garbage.jsonl'))).to.deep.equal([]);
     });
   });

@@ -76,3 +76,13 @@ export async function featureModelId(source: ModelSource, config: ImageRewardCon
   const label = basename(source.weightsPath, extname(source.weightsPath));
   return { id: `sha256:${sha256}#${configHash}`, sha256, label };
 }
+
+/**
+ * What the rewards of a loaded model depend on: its feature id (weights and configs) and, with a head
+ * overlay, that head file's content (`#head:<12 hex>`). Queue workers report it with every result, so
+ * that a producer never mixes rewards of two models in one output.
+ */
+export async function rewardModelId(description: { readonly source: ModelSource; readonly config: ImageRewardConfig; readonly head?: string }): Promise<string> {
+  const { id } = await featureModelId(description.source, description.config);
+  return description.head === undefined ? id : `${id}#head:${(await sha256File(description.head)).slice(0, 12)}`;
+}

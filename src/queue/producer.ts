@@ -13,11 +13,10 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { resolve } from 'node:path';
 import { InputError, QueueError } from '../errors.js';
-import type { ResultRecord } from '../dataset/row.js';
 import { runDataset, sameGroup, type BatchScorer, type PendingRow, type ScoreDatasetOptions, type ScoreDatasetSummary } from '../dataset/scoreDataset.js';
 import type { DatasetSource } from '../dataset/source.js';
 import type { RedisConnection } from './redis.js';
-import { chunkJobId, decodeResult, encodeChunk } from './wire.js';
+import { chunkJobId, decodeResult, encodeChunk, type ChunkJobResult } from './wire.js';
 
 export const DEFAULT_QUEUE = 'imagereward';
 
@@ -63,7 +62,8 @@ export function queueScorer(redis: RedisConnection, output: string, options: Que
   return async function* (pending) {
     const queue = new Queue(options.queue, { connection: redis.client });
     const events = new QueueEvents(options.queue, { connection: redis.client });
-    const inFlight = new Map<string, Promise<{ id: string; rows: PendingRow[]; records?: readonly ResultRecord[]; failure?: string }>>();
+    const inFlight = new Map<string, Promise<{ id: string; rows: PendingRow[]; result?: ChunkJobResult; failure?: string }>>();
+    let model: { id: string; worker: string } | undefined; // of the first result: every later one must match
     try {
       await Promise.race([events.waitUntilReady(), redis.lost]);
       if ((await queue.getWorkersCount()) === 0) {
@@ -75,9 +75,15 @@ export function queueScorer(redis: RedisConnection, output: string, options: Que
         const job = await Job.fromId(queue, settled.id);
         await job?.remove();
         if (settled.failure !== undefined) {
-          throw new QueueError('QUEUE_JOB_FAILED', redis.url, `job ${settled.id} (${span(settled.rows)}) failed after ${options.attempts} attempts: ${settled.failure}; the rows scored so far are in OUT, rerun to retry the rest`);
+          throw new QueueError('QUEUE_JOB_FAILED', redis.url, `job ${settled.id} (${span(settled.rows)}) ${settled.failure}; the rows scored so far are in OUT, rerun to retry the rest`);
         }
-        return settled.records!;
+        const { records, worker, model: id } = settled.result!;
+        model ??= { id, worker };
+        if (id !== model.id) {
+          throw new QueueError('QUEUE_JOB_FAILED', redis.url, `job ${settled.id} (${span(settled.rows)}) was scored by ${worker} with model ${id}, earlier jobs by ${model.worker} with model ${model.id}: `
+            + `every worker on queue "${options.queue}" must run the same model; stop the odd one and rerun (its rows were not written)`);
+        }
+        return records;
       };
       for await (const rows of chunksOf(pending, options.chunkRows)) {
         const id = chunkJobId(resolve(output), rows);
@@ -89,9 +95,9 @@ export function queueScorer(redis: RedisConnection, output: string, options: Que
         inFlight.set(id, job.waitUntilFinished(events).then(
           (value: unknown) => {
             const result = decodeResult(value);
-            return result ? { id, rows, records: result.records } : { id, rows, failure: 'its result is not a score-dataset chunk result of this version' };
+            return result ? { id, rows, result } : { id, rows, failure: 'returned a result that is not a score-dataset chunk result of this version' };
           },
-          (err: unknown) => ({ id, rows, failure: (err as Error).message }),
+          (err: unknown) => ({ id, rows, failure: `failed after ${options.attempts} attempts: ${(err as Error).message}` }),
         ));
         while (inFlight.size >= options.maxQueuedChunks) yield await collect();
       }

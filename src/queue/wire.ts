@@ -33,6 +33,8 @@ export interface ChunkJobResult {
   readonly records: readonly ResultRecord[];
   /** host:pid of the worker that scored it. */
   readonly worker: string;
+  /** The worker's model (api/featureModelId.ts rewardModelId). */
+  readonly model: string;
 }
 
 function encodeRow(r: PendingRow): WireRow {
@@ -103,6 +105,6 @@ function isRecord(v: unknown): v is ResultRecord {
 
 /** A job's return value as the producer reads it; undefined when it is not one of ours. */
 export function decodeResult(value: unknown): ChunkJobResult | undefined {
-  if (!isObject(value) || value.format !== CHUNK_FORMAT || typeof value.worker !== 'string' || !Array.isArray(value.records)) return undefined;
+  if (!isObject(value) || value.format !== CHUNK_FORMAT || typeof value.worker !== 'string' || typeof value.model !== 'string' || !Array.isArray(value.records)) return undefined;
   return value.records.every(isRecord) ? (value as unknown as ChunkJobResult) : undefined;
 }

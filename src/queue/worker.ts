@@ -37,7 +37,8 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-export function startWorker(ir: StreamScorer, redis: RedisConnection, options: WorkerOptions): RunningWorker {
+/** `model`: the scorer's rewardModelId, sent with every result. */
+export function startWorker(ir: StreamScorer, model: string, redis: RedisConnection, options: WorkerOptions): RunningWorker {
   const name = `${hostname()}:${process.pid}`;
   const score = localScorer(ir, options.maxPairs);
   const processor = async (job: Job, token?: string): Promise<ChunkJobResult> => {
@@ -51,7 +52,7 @@ export function startWorker(ir: StreamScorer, redis: RedisConnection, options: W
       await yieldToSignals();
     }
     options.log(`job ${job.id}: done, ${records.length} records in ${((performance.now() - started) / 1000).toFixed(2)} s`);
-    return { format: CHUNK_FORMAT, records, worker: name };
+    return { format: CHUNK_FORMAT, records, worker: name, model };
   };
   const worker = new Worker(options.queue, processor, {
     connection: redis.client,

@@ -5,6 +5,7 @@
  */
 import { stringOption, type Command } from '../command.js';
 import { DEFAULT_QUEUE, queueName } from '../../queue/producer.js';
+import { rewardModelId } from '../../api/featureModelId.js';
 import { connectRedis } from '../../queue/redis.js';
 import { DEFAULT_LOCK_DURATION_MS, startWorker } from '../../queue/worker.js';
 import { loadModelFromArgs, MODEL_OPTIONS, MODEL_USAGE, positiveIntOption, requiredOption } from './modelOptions.js';
@@ -15,8 +16,9 @@ const usage = [
   'A queue worker for `imagereward score-dataset INPUT --output OUT --redis URL`: loads the model once and',
   'scores the queued chunks of rows, one at a time, until stopped (SIGINT / SIGTERM). Run as many as you',
   'like, on any machine that sees INPUT\'s image files at the same paths. Every worker of a queue must run',
-  'the same model. Stopping or killing a worker mid-job costs a retry: the job goes back to the queue when',
-  'its lock expires and another worker scores it.',
+  'the same model: each result carries the model\'s id (weights sha256, configs, head), and the producer stops',
+  'with QUEUE_JOB_FAILED when two differ. Stopping or killing a worker mid-job costs a retry: the job goes',
+  'back to the queue when its lock expires and another worker scores it.',
   '',
   '  --redis URL           redis://HOST:PORT[/DB] (rediss:// for TLS); unreachable: an error within 5 s',
   `  --queue NAME          queue name (default ${DEFAULT_QUEUE}), the producer's --queue`,
@@ -43,12 +45,13 @@ export const workerCommand: Command = {
     try {
       const model = await loadModelFromArgs(args, io);
       try {
-        const worker = startWorker(model, redis, {
+        const modelId = await rewardModelId(model.description);
+        const worker = startWorker(model, modelId, redis, {
           queue, lockDurationMs, ...(maxPairs !== undefined ? { maxPairs } : {}), log: (line) => io.err(`imagereward worker: ${line}`),
         });
         try {
           await Promise.race([worker.ready, worker.lost]);
-          io.err(`imagereward worker: waiting for jobs on queue "${queue}" at ${redis.url}`);
+          io.err(`imagereward worker: waiting for jobs on queue "${queue}" at ${redis.url} (model ${modelId})`);
           return await worker.lost;
         } finally {
           await worker.close();
