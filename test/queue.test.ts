@@ -8,13 +8,14 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Worker, type Job } from 'bullmq';
+import { createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Queue, Worker, type Job } from 'bullmq';
 import { openDataset } from '../src/dataset/source.js';
 import { QueueError } from '../src/errors.js';
 import { DEFAULT_JOB_OPTIONS, scoreDatasetOnQueue } from '../src/queue/producer.js';
 import { connectRedis, redactRedisUrl, type RedisConnection } from '../src/queue/redis.js';
-import { CHUNK_FORMAT, decodeChunk } from '../src/queue/wire.js';
+import { CHUNK_FORMAT, decodeChunk, encodeChunk } from '../src/queue/wire.js';
 import { CLI_BIN, REPO_ROOT, runCli } from './helpers/cliProcess.js';
 import { byRow, cli, readResultLines, TINY_FILES, tinyModelFlags } from './helpers/datasetCli.js';
 import { writeJsonl, writeNoiseImages } from './helpers/datasetImages.js';
@@ -77,6 +78,28 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
     }
   });
 
+  it('a server that accepts and never answers is QUEUE_UNAVAILABLE after 5 s, not a hang', async () => {
+    const silent = createServer(() => {}); // accepts, never writes
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const started = Date.now();
+      const err = await connectRedis(url).then(() => undefined, (e: unknown) => e);
+      expect(Date.now() - started).to.be.within(4_500, 8_000);
+      expect(err).to.be.instanceOf(QueueError);
+      expect((err as QueueError).code).to.equal('QUEUE_UNAVAILABLE');
+      expect((err as QueueError).message).to.equal(`cannot reach Redis at ${url} (no answer within 5 s): start one (\`redis-server\`) or give the right --redis URL`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('sends image paths absolute (workers have their own working directory) and masks passwords in the query too', () => {
+    const [row] = encodeChunk([{ row: 0, prompt: 'p', imageName: 'a.png', image: join('imgs', 'a.png'), logged: false }]).rows;
+    expect(row!.image).to.deep.equal({ path: resolve('imgs', 'a.png') });
+    expect(redactRedisUrl('redis://127.0.0.1:6379/0?password=hunter2')).to.equal('redis://127.0.0.1:6379/0?password=***');
+  });
+
   it('refuses a URL that is not redis://, model options on the producer and queue options without --redis', async () => {
     expect(() => redactRedisUrl('http://127.0.0.1:6379')).to.throw(/must start with redis:\/\//);
     const input = join(tmp, 'unreachable', 'rows.jsonl');
@@ -135,6 +158,8 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
         else expect(Math.abs(line.reward! - want.reward!), `row ${line.row}`).to.be.at.most(1e-6);
       });
 
+      // every job of the run was removed once its rows were written
+      expect(await jobsIn('kill-test')).to.equal(0);
       // rerunning the same command finds every row in OUT and enqueues nothing
       const again = await runCli(['score-dataset', input, '--output', out, '--redis', redis.url, '--queue', 'kill-test', '--json']);
       expect(JSON.parse(again.stdout)).to.include({ rows: 61, scored: 0, resumed: 61 });
@@ -146,7 +171,7 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
     }
   });
 
-  it('a producer SIGKILLed mid-run resumes from OUT and the finished jobs; a job longer than the lock is never taken as stalled', async () => {
+  it('a producer SIGKILLed mid-run resumes from OUT; a job longer than the lock is never taken as stalled', async () => {
     const dir = join(tmp, 'producer-kill');
     const { rows } = writeNoiseImages(dir, 250); // 3 jobs for 2 workers: the third is still to come when the producer is killed
     const input = join(dir, 'rows.jsonl');
@@ -183,6 +208,19 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
       await Promise.all(workers.map((w) => w.exited));
     }
   });
+
+  /** Jobs of every state in a queue of the test's Redis. */
+  async function jobsIn(name: string): Promise<number> {
+    const connection = await connectRedis(redis.url);
+    const queue = new Queue(name, { connection: connection.client });
+    try {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    } finally {
+      await queue.close();
+      await connection.close();
+    }
+  }
 
   describe('the producer, against stand-in workers', () => {
     let connection: RedisConnection;
@@ -229,6 +267,17 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
       expect((err as QueueError).code).to.equal('QUEUE_JOB_FAILED');
       expect((err as QueueError).message).to.match(/rows 2\.\.3\) was scored by stand-in:2 with model sha256:bbbb#1, earlier jobs by stand-in:1 with model sha256:aaaa#1: every worker on queue "two-models" must run the same model/);
       expect(readResultLines(join(tmp, 'stand-in', 'two-models.jsonl')).map((l) => l.row)).to.deep.equal([0, 1]);
+      expect(await jobsIn('two-models'), 'jobs left in Redis').to.equal(0);
+    });
+
+    it('a result without a record for every row of its job is refused, not written in part', async () => {
+      const err = await produceAgainst('answers-part', async (job) => {
+        const [first] = decodeChunk(job.data);
+        return { format: CHUNK_FORMAT, records: [{ row: first!.row, prompt: first!.prompt, image: first!.imageName, reward: 0.5 }], worker: 'stand-in', model: 'sha256:aaaa#1' };
+      });
+      expect((err as QueueError).code).to.equal('QUEUE_JOB_FAILED');
+      expect((err as QueueError).message).to.match(/^job chunk-[0-9a-f]{32} \(rows 0\.\.1\) was answered by stand-in with records that are not one per row of the job;/);
+      expect(readResultLines(join(tmp, 'stand-in', 'answers-part.jsonl'))).to.deep.equal([]);
     });
 
     it('a result that is not ours is refused, not written', async () => {

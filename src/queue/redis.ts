@@ -33,6 +33,7 @@ export function redactRedisUrl(url: string): string {
     throw new InputError(`--redis ${JSON.stringify(url)}: the URL must start with redis:// or rediss://`);
   }
   if (parsed.password !== '') parsed.password = '***';
+  if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***'); // ioredis reads options from the query too
   return parsed.toString();
 }
 
@@ -50,12 +51,20 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   });
   client.on('error', (err: Error) => { lastError = err; });
   const reason = () => (lastError ? ` (${lastError.message})` : '');
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.connect();
-    await client.ping();
+    // connectTimeout covers the TCP connect only: a server that accepts and never answers is timed here
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+    });
+    const attempt = client.connect().then(() => client.ping());
+    attempt.catch(() => {}); // when the timer wins, the attempt's own failure comes later and is expected
+    await Promise.race([attempt, timeout]);
   } catch (err) {
     client.disconnect();
     throw new QueueError('QUEUE_UNAVAILABLE', shown, `cannot reach Redis at ${shown}${reason() || ` (${(err as Error).message})`}: start one (\`redis-server\`) or give the right --redis URL`, { cause: err });
+  } finally {
+    clearTimeout(timer);
   }
   connected = true;
   let closing = false;

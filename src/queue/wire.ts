@@ -6,6 +6,7 @@
  * trusted.
  */
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { PendingRow } from '../dataset/scoreDataset.js';
 import { rowKey, type ResultRecord } from '../dataset/row.js';
@@ -39,7 +40,7 @@ export interface ChunkJobResult {
 
 function encodeRow(r: PendingRow): WireRow {
   let image: WireRow['image'];
-  if (typeof r.image === 'string') image = { path: r.image };
+  if (typeof r.image === 'string') image = { path: resolve(r.image) }; // workers have their own working directory
   else if (r.image instanceof Uint8Array) image = { base64: Buffer.from(r.image.buffer, r.image.byteOffset, r.image.byteLength).toString('base64') };
   else if (r.image === null && r.failure !== undefined) image = null;
   else throw new InputError(`row ${r.row}: only image paths and encoded bytes can be sent to queue workers`);
@@ -54,12 +55,12 @@ export function encodeChunk(rows: readonly PendingRow[]): ChunkJobData {
 }
 
 /**
- * The job id: content-addressed over the output it is for and its rows (keys and whether they are
- * only there for their group's ranking). Adding the same chunk again (a producer restarted before it
- * collected the result) finds the existing job instead of scoring it twice.
+ * The job id: a hash of the run (its output path and a per-run nonce) and the chunk's rows (keys and
+ * whether they are only there for their group's ranking). The same chunk added again within a run
+ * (Redis lost the job) keeps its id; another run's jobs never share one.
  */
-export function chunkJobId(output: string, rows: readonly PendingRow[]): string {
-  const h = createHash('sha256').update(`${output}\n`);
+export function chunkJobId(run: string, rows: readonly PendingRow[]): string {
+  const h = createHash('sha256').update(`${run}\n`);
   for (const r of rows) h.update(`${rowKey(r.row, r.prompt, r.imageName)}${r.logged ? '+' : ''}\n`);
   return `chunk-${h.digest('hex').slice(0, 32)}`;
 }

@@ -1,14 +1,15 @@
 /**
  * `imagereward worker --redis URL`: a BullMQ worker that scores score-dataset's chunks (wire.ts) with
  * one model loaded once, one job at a time (the forward already uses the cores). Scoring is CPU work
- * that holds the event loop for a whole batch, so BullMQ's lock-renewal timer cannot fire during it:
- * the processor extends the job's lock itself after every batch and yields to the event loop, and the
- * lock duration must outlast one batch (default 5 minutes; a full-size batch of 4 images takes
- * seconds on wasm+blas, about half a minute on 1-thread wasm). A worker killed mid-job loses nothing
- * but time: its lock expires, another worker's stalled-job check puts the job back, and it is scored
- * again (the producer keeps the first result per row).
+ * that holds the event loop for a whole batch, so a renewal timer cannot fire during it: BullMQ's own
+ * is off, and the processor extends the job's lock itself after every batch (a refused extension
+ * means the job went to another worker: this one stops scoring it). The lock duration must outlast
+ * one batch (default 5 minutes; a full-size batch of 4 images takes seconds on wasm+blas, about half
+ * a minute on 1-thread wasm). A worker killed mid-job loses nothing but time: its lock expires,
+ * another worker's stalled-job check puts the job back, and it is scored again (the producer writes
+ * each row once). A job whose worker died on it 3 times is failed (MAX_STALLS).
  */
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import type { StreamScorer } from '../api/scoreStream.js';
 import { localScorer } from '../dataset/scoreDataset.js';
@@ -18,6 +19,9 @@ import type { RedisConnection } from './redis.js';
 import { CHUNK_FORMAT, decodeChunk, type ChunkJobResult } from './wire.js';
 
 export const DEFAULT_LOCK_DURATION_MS = 5 * 60_000;
+
+/** A job whose worker died on it this many times is failed (the producer reports it) instead of retried forever. */
+const MAX_STALLS = 3;
 
 export interface WorkerOptions {
   readonly queue: string;
@@ -42,13 +46,20 @@ export function startWorker(ir: StreamScorer, model: string, redis: RedisConnect
   const name = `${hostname()}:${process.pid}`;
   const score = localScorer(ir, options.maxPairs);
   const processor = async (job: Job, token?: string): Promise<ChunkJobResult> => {
-    const rows = decodeChunk(job.data);
+    let rows;
+    try {
+      rows = decodeChunk(job.data);
+    } catch (err) {
+      throw new UnrecoverableError((err as Error).message); // not ours: no point in retrying it
+    }
     const started = performance.now();
     options.log(`job ${job.id}: rows ${rows[0]?.row}..${rows[rows.length - 1]?.row} (${rows.length}), attempt ${job.attemptsStarted}${job.stalledCounter > 0 ? ` (stalled ${job.stalledCounter}x: a worker died on it)` : ''}`);
     const records: ResultRecord[] = [];
     for await (const batch of score(rows)) {
       records.push(...batch);
-      if (token !== undefined) await job.extendLock(token, options.lockDurationMs);
+      if (token !== undefined && (await job.extendLock(token, options.lockDurationMs)) === 0) {
+        throw new Error(`lost the lock of job ${job.id} (it ran past --lock-duration and was given to another worker)`);
+      }
       await yieldToSignals();
     }
     options.log(`job ${job.id}: done, ${records.length} records in ${((performance.now() - started) / 1000).toFixed(2)} s`);
@@ -57,10 +68,10 @@ export function startWorker(ir: StreamScorer, model: string, redis: RedisConnect
   const worker = new Worker(options.queue, processor, {
     connection: redis.client,
     concurrency: 1,
+    skipLockRenewal: true,
     lockDuration: options.lockDurationMs,
     stalledInterval: options.lockDurationMs,
-    // a job whose worker died this many times is failed (the producer reports it) instead of retried forever
-    maxStalledCount: 3,
+    maxStalledCount: MAX_STALLS,
   });
   let lastError: string | undefined;
   worker.on('error', (err: Error) => {
@@ -69,6 +80,7 @@ export function startWorker(ir: StreamScorer, model: string, redis: RedisConnect
     lastError = err.message;
   });
   worker.on('completed', () => { lastError = undefined; });
+  worker.on('failed', (job: Job | undefined, err: Error) => options.log(`job ${job?.id ?? '?'}: failed: ${err.message}`));
   return {
     ready: worker.waitUntilReady().then(() => {}),
     lost: redis.lost,
