@@ -280,6 +280,26 @@ describe('score-dataset --redis / imagereward worker (BullMQ)', function () {
       expect(readResultLines(join(tmp, 'stand-in', 'answers-part.jsonl'))).to.deep.equal([]);
     });
 
+    it('jobs Redis loses (FLUSHALL: a restart without persistence) are sent again within 30 s and the run completes', async function () {
+      this.timeout(90_000);
+      const log = join(tmp, 'stand-in', 'flushed.jsonl');
+      const jobs = { ...DEFAULT_JOB_OPTIONS, queue: 'flushed', chunkRows: 2 };
+      const run = scoreDatasetOnQueue(openDataset(input), { log, redis: connection, jobs });
+      while ((await jobsIn('flushed')) < 2) await new Promise((r) => setTimeout(r, 20)); // both jobs are queued, no worker yet
+      await connection.client.flushall();
+      const worker = new Worker('flushed', async (job: Job) => {
+        const records = decodeChunk(job.data).map((r) => ({ row: r.row, prompt: r.prompt, image: r.imageName, reward: r.row / 10 }));
+        return { format: CHUNK_FORMAT, records, worker: 'stand-in', model: 'sha256:aaaa#1' };
+      }, { connection: connection.client });
+      try {
+        const summary = await run;
+        expect(summary).to.include({ rows: 4, scored: 4 });
+        expect(byRow(readResultLines(log)).map((l) => l.reward)).to.deep.equal([0, 0.1, 0.2, 0.3]);
+      } finally {
+        await worker.close();
+      }
+    });
+
     it('a result that is not ours is refused, not written', async () => {
       const err = await produceAgainst('answers-garbage', async () => ({ records: [{ row: 0, reward: 'high' }] }));
       expect((err as QueueError).code).to.equal('QUEUE_JOB_FAILED');
