@@ -4,8 +4,8 @@
  * wasm (1 thread), wasm (2 threads, src/wasmThreads.ts) and wasm+blas (src/blas). For each: build
  * time, s/image at batch 1 and 4 (median of BENCH_RUNS, default 3, after a warm-up), ViT / text
  * split, peak RSS and wasm heap (the heap never shrinks: its final size is the peak). wasm+blas also
- * gives the BLAS's own sgemm throughput on [197,1024]x[1024,4096] (probed before the build and after the timings), the floor (FLOPs / throughput) and
- * the efficiency against it, and batch 8. Per-op profiles (ms per kernel per image, one extra
+ * gives the BLAS's own sgemm throughput on [197,1024]x[1024,4096] (probed before the build and after
+ * the timings), the floor (FLOPs / throughput) and the efficiency against it, and batch 8. Per-op profiles (ms per kernel per image, one extra
  * batch-4 forward) for wasm 1 thread (before) and wasm+blas (after). The rewards of wasm+blas must
  * equal wasm's within 1e-4 (exit 1 otherwise).
  */

@@ -15,6 +15,7 @@ import { randomInputs, randomWeights } from './randomWeights.js';
 import { selectBackend } from '../src/backend.js';
 import { IMAGEREWARD_V1, type ImageRewardConfig } from '../src/model/config.js';
 import { ImageRewardModel } from '../src/model/imageRewardModel.js';
+import { maxAbsDiff } from '../test/helpers/assert.js';
 import { vulkanEnv } from '../test/helpers/vulkanEnv.js';
 
 const depth = process.env.BENCH_DEPTH ?? '1';
@@ -63,13 +64,6 @@ function runChild(backend: string): ChildResult {
   });
   if (r.status !== 0) throw new Error(`${backend}: child exited ${r.status ?? r.signal}`);
   return JSON.parse(r.stdout) as ChildResult;
-}
-
-function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
 }
 
 async function main(): Promise<void> {
